@@ -1,0 +1,1 @@
+"""Hydra config groups of seqexp (packaged as seqexp.conf)."""

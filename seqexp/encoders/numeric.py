@@ -1,0 +1,21 @@
+"""The numeric passthrough for time series: normalized windows as they are."""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig
+
+from seqexp.data import Splits
+from seqexp.data.windows import WindowBatches
+from seqexp.encoders import Batching, Encoded, InputSpec, register
+
+
+@register("numeric")
+def numeric(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
+    train = splits.train
+    return Encoded(
+        train=WindowBatches(train, batching.batch_size, shuffle=True, seed=batching.seed,
+                            steps=batching.steps_per_epoch),
+        val=WindowBatches(splits.val, batching.batch_size),
+        test=WindowBatches(splits.test, batching.batch_size),
+        spec=InputSpec(shape=(train.timesteps, train.data.shape[1]), kind="sequence"),
+    )

@@ -1,0 +1,98 @@
+"""One job, start to end: dataset -> encoder -> model -> train -> evaluate, tracked in MLflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from seqexp import data, encoders, evaluate, models, tracking, train
+from seqexp.encoders import Batching
+
+
+def output_dir() -> Path:
+    """Hydra's run directory for this job, or the working directory outside Hydra."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return Path(HydraConfig.get().runtime.output_dir)
+    except ValueError:
+        return Path.cwd()
+
+
+def learning_curves(history: dict[str, list[float]], naive: dict[str, float], metric: str):
+    """Training and validation metric per epoch, with the validation baseline as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    epochs = range(1, len(history[metric]) + 1)
+    ax.plot(epochs, history[metric], "o-", label=f"training {metric}")
+    ax.plot(epochs, history[f"val_{metric}"], "s-", label=f"validation {metric}")
+    for name, value in naive.items():
+        if name.count("_") == 2:  # naive_val_mae / naive_val_acc, not the unit variant
+            ax.axhline(value, color="grey", linestyle="--", label=f"baseline ({name})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def model_summary(model) -> str:
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, **_: lines.append(line), line_length=100)
+    return "\n".join(lines)
+
+
+def run_job(cfg: DictConfig) -> float:
+    """Run the job ``cfg`` describes (already validated); return the best validation metric."""
+    import keras
+
+    keras.utils.set_random_seed(cfg.trainer.seed)
+    keras.backend.clear_session()
+    with tracking.open_run(cfg) as run:
+        run.set_tags({"keras_backend": keras.backend.backend(), "device": tracking.device()})
+        splits = data.load(cfg.dataset)
+        task = splits.task
+        run.set_tags({"data.source": splits.info.get("source"),
+                      "data.sha256": splits.info.get("sha256"), "task": task.kind})
+        encoded = encoders.encode(splits, cfg.encoder, Batching(
+            cfg.trainer.batch_size, cfg.trainer.seed, cfg.trainer.steps_per_epoch))
+        if encoded.params:
+            run.log_params({f"encoded.{k}": v for k, v in encoded.params.items()})
+        naive = evaluate.baseline(splits, "val")
+        run.log_metrics({**naive, **encoded.metrics})
+
+        model = models.build(encoded.spec, encoded.layers, cfg.model, task)
+        train.compile_model(model, task, cfg.trainer)
+        run.log_text(model_summary(model), "model_summary.txt")
+        run.log_params({"model.parameters": model.count_params()})
+
+        checkpoint = output_dir() / cfg.trainer.checkpoint_dir / "best.weights.h5"
+        history = train.fit(model, encoded, task, cfg.trainer, checkpoint,
+                            callbacks=[run.keras_callback()])
+        epoch, best = evaluate.best_epoch(history, splits)
+        results = {**evaluate.scored(splits, "val", best, naive, prefix="best_"),
+                   "best_epoch": epoch, "epochs_run": len(history["loss"])}
+        if cfg.trainer.evaluate_test:
+            naive_test = evaluate.baseline(splits, "test")
+            score = train.evaluate(model, encoded.test, task, cfg.trainer.batch_size)
+            results.update(naive_test)
+            results.update(evaluate.scored(splits, "test", score, naive_test, prefix=""))
+        run.log_metrics(results)
+        run.log_figure(learning_curves(history, naive, task.keras_metric),
+                       "learning_curves.png")
+        if checkpoint.exists():
+            run.log_artifact(checkpoint)
+        print(summary_line(results, naive, task.metric))
+        return best
+
+
+def summary_line(results: dict[str, float], naive: dict[str, float], metric: str) -> str:
+    best = results[f"best_val_{metric}"]
+    return (f"best val {metric} {best:.4f} vs naive baseline {naive[f'naive_val_{metric}']:.4f}"
+            f" (skill {results['val_skill']:+.3f}, epoch {results['best_epoch'] + 1} of "
+            f"{results['epochs_run']})")

@@ -1,0 +1,200 @@
+"""MLflow tracking: one run per job, params, per-epoch metrics in batches, artifacts, tags.
+
+Uses ``MlflowClient`` with an explicit run id (no fluent active-run stack), so jobs that share
+one process (Hydra's basic launcher) or run in parallel never log into each other's runs. A
+sweep's parent run id reaches each job through ``SEQEXP_PARENT_RUN_ID``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from seqexp.errors import SeqexpError
+
+PARENT_ENV = "SEQEXP_PARENT_RUN_ID"
+MAX_PARAM_CHARS = 6000
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, str]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": "1"}``; lists stay one value, as written in YAML."""
+    out: dict[str, str] = {}
+    if isinstance(tree, Mapping):
+        for key, value in tree.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+    else:
+        out[prefix[:-1]] = str(tree)[:MAX_PARAM_CHARS]
+    return out
+
+
+def tracking_uri(cfg: DictConfig) -> str | None:
+    """``tracking.uri``, else ``MLFLOW_TRACKING_URI``, else None (MLflow's default store)."""
+    return cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or None
+
+
+def client_for(uri: str | None):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def experiment_id(client, name: str) -> str:
+    """Get or create the experiment; safe when parallel jobs race to create it."""
+    from mlflow.exceptions import MlflowException
+
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    try:
+        return client.create_experiment(name)
+    except MlflowException:
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return found.experiment_id
+
+
+def git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def device() -> str:
+    """``gpu:<name>`` or ``cpu`` for the active Keras backend."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return f"gpu:{gpus[0].name}" if gpus else "cpu"
+    if backend == "jax":
+        import jax
+
+        return str(jax.devices()[0]).lower()
+    if backend == "torch":
+        import torch
+
+        return f"gpu:{torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "cpu"
+    return "cpu"
+
+
+class Run:
+    """One MLflow run, addressed by id."""
+
+    def __init__(self, client, run_id: str):
+        self.client = client
+        self.id = run_id
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, str(v)[:MAX_PARAM_CHARS]) for k, v in params.items()]
+        for i in range(0, len(items), 100):  # MLflow takes at most 100 params per batch
+            self.client.log_batch(self.id, params=items[i:i + 100])
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+        """All metrics in one ``log_batch`` call (one request, whatever their number)."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, step) for k, v in metrics.items()]
+        if items:
+            self.client.log_batch(self.id, metrics=items)
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        from mlflow.entities import RunTag
+
+        items = [RunTag(k, str(v)) for k, v in tags.items() if v is not None]
+        if items:
+            self.client.log_batch(self.id, tags=items)
+
+    def log_text(self, text: str, name: str) -> None:
+        self.client.log_text(self.id, text, name)
+
+    def log_figure(self, figure, name: str) -> None:
+        self.client.log_figure(self.id, figure, name)
+
+    def log_artifact(self, path: str | Path) -> None:
+        self.client.log_artifact(self.id, str(path))
+
+    def keras_callback(self):
+        """A Keras callback that logs each epoch's metrics as one batch, plus its duration."""
+        import keras
+
+        run = self
+
+        class MlflowMetrics(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self._start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                metrics = dict(logs or {})
+                metrics["epoch_seconds"] = time.perf_counter() - self._start
+                run.log_metrics(metrics, step=epoch)
+
+        return MlflowMetrics()
+
+
+def run_name(cfg: DictConfig) -> str:
+    """``tracking.run_name``, else the job's command-line overrides, else dataset-model."""
+    if cfg.tracking.run_name:
+        return cfg.tracking.run_name
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        overrides = [o for o in HydraConfig.get().overrides.task if not o.startswith("tracking")]
+    except ValueError:  # not under Hydra (tests calling run_job directly)
+        overrides = []
+    return ",".join(overrides) or f"{cfg.dataset.name}-{cfg.model.name}"
+
+
+@contextlib.contextmanager
+def open_run(cfg: DictConfig) -> Iterator[Run]:
+    """Start the job's run (a child of the sweep's parent if there is one), log the config,
+    and always end it: FINISHED, FAILED with the error recorded, or KILLED on interrupt."""
+    from mlflow.exceptions import MlflowException
+
+    uri = tracking_uri(cfg)
+    try:
+        client = client_for(uri)
+        exp = experiment_id(client, cfg.tracking.experiment)
+        tags = {"mlflow.runName": run_name(cfg)}
+        if os.environ.get(PARENT_ENV):
+            tags["mlflow.parentRunId"] = os.environ[PARENT_ENV]
+        run = Run(client, client.create_run(exp, run_name=tags["mlflow.runName"],
+                                            tags=tags).info.run_id)
+    except (MlflowException, OSError) as err:
+        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise SeqexpError(f"cannot open the MLflow store {uri or '(default)'}: {first}; "
+                          "check tracking.uri / MLFLOW_TRACKING_URI") from None
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    status = "FAILED"
+    try:
+        run.log_params(flatten(resolved))
+        run.log_text(OmegaConf.to_yaml(resolved), "config.yaml")
+        run.set_tags({"mlflow.source.git.commit": git_commit()})
+        yield run
+        status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        run.set_tags({"error": "interrupted (Ctrl-C or SIGTERM)"})
+        raise
+    except BaseException as err:
+        run.set_tags({"error": f"{type(err).__name__}: {err}"[:5000]})
+        raise
+    finally:
+        client.set_terminated(run.id, status)

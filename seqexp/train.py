@@ -1,0 +1,60 @@
+"""Compile and fit: optimizer, loss and metric from the task, best-weights checkpoint,
+optional early stopping, TerminateOnNaN, and the tracker's callback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+from omegaconf import DictConfig
+
+from seqexp.data import Task
+from seqexp.encoders import Encoded
+
+
+def compile_model(model: keras.Model, task: Task, cfg: DictConfig) -> None:
+    optimizer = keras.optimizers.get({"class_name": cfg.optimizer,
+                                      "config": {"learning_rate": cfg.learning_rate}})
+    model.compile(optimizer=optimizer, loss=task.loss, metrics=[task.keras_metric])
+
+
+def data_kwargs(part, name: str, batch_size: int) -> dict:
+    """``fit``/``evaluate`` arguments for a PyDataset or an ``(x, y)`` pair."""
+    if isinstance(part, tuple):
+        if name == "validation_data":
+            return {"validation_data": part}
+        return {"x": part[0], "y": part[1], "batch_size": batch_size}
+    return {name: part}
+
+
+def fit(model: keras.Model, encoded: Encoded, task: Task, cfg: DictConfig,
+        checkpoint: Path, callbacks: list) -> dict[str, list[float]]:
+    """Train; the best epoch's weights are written to ``checkpoint`` and restored at the end."""
+    monitor = f"val_{task.keras_metric}"
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    callbacks = [
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.ModelCheckpoint(str(checkpoint), monitor=monitor, mode=task.mode,
+                                        save_best_only=True, save_weights_only=True),
+        *callbacks,
+    ]
+    if cfg.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=task.mode,
+                                                       patience=cfg.early_stopping))
+    history = model.fit(
+        **data_kwargs(encoded.train, "x", cfg.batch_size),
+        **data_kwargs(encoded.val, "validation_data", cfg.batch_size),
+        epochs=cfg.epochs,
+        steps_per_epoch=cfg.steps_per_epoch,
+        callbacks=callbacks,
+        verbose=cfg.verbose,
+    )
+    if checkpoint.exists():
+        model.load_weights(str(checkpoint))
+    return history.history
+
+
+def evaluate(model: keras.Model, part, task: Task, batch_size: int) -> float:
+    """The task's metric on one encoded part."""
+    results = model.evaluate(**data_kwargs(part, "x", batch_size), verbose=0, return_dict=True)
+    return float(results[task.keras_metric])

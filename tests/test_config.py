@@ -1,0 +1,114 @@
+"""Composition of every group option, schema validation and refused combinations."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from hydra.errors import ConfigCompositionException, MissingConfigException
+from omegaconf import OmegaConf
+
+from seqexp import config
+from seqexp.errors import SeqexpError
+from tests.conftest import compose_cfg
+
+DATASETS = ["jena", "jena-sample", "imdb", "raw-imdb"]
+MODELS = list(config.SCHEMAS["model"])
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_composes_on_jena(model):
+    cfg = compose_cfg(f"model={model}", "dataset=jena")
+    assert cfg.model.name == model
+    assert OmegaConf.get_type(cfg.model) is config.SCHEMAS["model"][model]
+    assert cfg.encoder.name == "numeric"  # encoder=auto resolves to the dataset's default
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_every_dataset_composes(dataset):
+    cfg = compose_cfg(f"dataset={dataset}", "model=lstm")
+    assert cfg.dataset.name == dataset
+    assert cfg.encoder.name == cfg.dataset.default_encoder
+
+
+@pytest.mark.parametrize("encoder", ["onehot", "hash", "embedding", "glove"])
+def test_text_encoders_compose(encoder):
+    model = "dense" if encoder in ("onehot", "hash") else "gru"
+    cfg = compose_cfg("dataset=raw-imdb", f"encoder={encoder}", f"model={model}")
+    assert cfg.encoder.name == encoder
+
+
+def test_defaults_are_the_offline_sample():
+    cfg = compose_cfg()
+    assert cfg.dataset.name == "jena-sample"
+    assert cfg.dataset.path.endswith("jena_sample.csv.zip")
+    assert (cfg.dataset.lookback, cfg.dataset.step, cfg.dataset.delay) == (1440, 6, 144)
+
+
+def test_jena_book_defaults():
+    d = compose_cfg("dataset=jena").dataset
+    assert list(d.train) == [0, 200000] and list(d.val) == [200001, 300000]
+    assert list(d.test) == [300001, None] and d.target == "T (degC)"
+    assert d.path is None and d.url.endswith("jena_climate_2009_2016.csv.zip")
+
+
+def test_unknown_option_lists_choices():
+    with pytest.raises(MissingConfigException, match="Available options in 'model'"):
+        compose_cfg("model=nope")
+
+
+def test_wrong_type_fails_at_composition():
+    with pytest.raises(ConfigCompositionException, match="trainer.epochs"):
+        compose_cfg("trainer.epochs=abc")
+
+
+def test_unknown_key_fails_at_composition():
+    with pytest.raises(ConfigCompositionException, match="model.unitz"):
+        compose_cfg("model.unitz=3")
+
+
+@pytest.mark.parametrize("override, message", [
+    ("trainer.epochs=0", "trainer.epochs=0 is too small"),
+    ("dataset.delay=-1", "dataset.delay=-1 is too small"),
+    ("model.dropout=1.5", "model.dropout=1.5 is too large"),
+    ("trainer.optimizer=adagrad", "choose one of rmsprop, adam, sgd"),
+    ("dataset.lookback=3", "smaller than dataset.step=6"),
+    ("dataset.val=[100000,300000]", "dataset.train and dataset.val overlap"),
+    ("dataset.train=[5,1]", "is not a row range"),
+])
+def test_out_of_range_values_are_refused(override, message):
+    cfg = compose_cfg("dataset=jena", override, validate=False)
+    with pytest.raises(SeqexpError, match=message.replace("[", r"\[").replace("=", "=")):
+        config.validate(cfg)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["dataset=jena", "encoder=glove"], "encoder=glove cannot encode dataset=jena"),
+    (["dataset=jena", "encoder=embedding"], "use encoder=numeric"),
+    (["dataset=raw-imdb", "encoder=numeric"], "cannot encode dataset=raw-imdb"),
+    (["dataset=raw-imdb", "encoder=onehot", "model=lstm"], "encoder.mode=sequence"),
+    (["dataset=imdb", "encoder=hash", "model=conv"], "use model=dense"),
+])
+def test_incompatible_combinations_are_refused(overrides, message):
+    cfg = compose_cfg(*overrides, validate=False)
+    with pytest.raises(SeqexpError, match=message):
+        config.validate(cfg)
+
+
+def test_config_errors_do_not_import_the_heavy_libraries():
+    """`seqexp --help` and config errors must not pay for TensorFlow/Keras/MLflow imports."""
+    code = (
+        "import sys\n"
+        "sys.argv = ['seqexp', 'dataset=jena', 'encoder=glove']\n"
+        "from seqexp import run\n"
+        "try:\n    run.main()\nexcept SystemExit as e:\n    code = e.code\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'mlflow') if m in sys.modules]\n"
+        "print('HEAVY', heavy, 'EXIT', code)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert "HEAVY [] EXIT 2" in out.stdout, out.stdout + out.stderr
+    errors = [line for line in out.stderr.splitlines() if line.strip()]
+    assert errors == ["seqexp: error: encoder=glove cannot encode dataset=jena (numbers): "
+                      "use encoder=numeric"]

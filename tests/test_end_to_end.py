@@ -1,0 +1,80 @@
+"""`seqexp` end to end in a subprocess, writing a real MLflow sqlite store that is read back."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import SMALL_JENA
+
+
+def seqexp(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "seqexp.run", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def only_run(uri: str, experiment: str = "seqexp"):
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == 1
+    return client, runs[0]
+
+
+def test_jena_run_is_recorded_in_mlflow(tmp_path, jena_csv):
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    out = seqexp("dataset=jena", f"dataset.path={jena_csv}", *SMALL_JENA, "model=gru",
+                 "trainer.epochs=2", "trainer.steps_per_epoch=3", "trainer.batch_size=32",
+                 "trainer.evaluate_test=true", f"tracking.uri={uri}", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "vs naive baseline" in out.stdout
+
+    client, run = only_run(uri)
+    assert run.info.status == "FINISHED"
+    params, metrics, tags = run.data.params, run.data.metrics, run.data.tags
+    assert params["model.name"] == "gru" and params["dataset.lookback"] == "144"
+    assert params["trainer.epochs"] == "2" and params["dataset.path"] == str(jena_csv)
+    assert int(params["model.parameters"]) > 0
+    history = client.get_metric_history(run.info.run_id, "val_mae")
+    assert sorted(m.step for m in history) == [0, 1]
+    for key in ("naive_val_mae", "naive_val_mae_degc", "best_val_mae", "best_val_mae_degc",
+                "val_skill", "naive_test_mae", "test_mae", "test_mae_degc", "test_skill"):
+        assert key in metrics, key
+    assert metrics["best_val_mae"] == pytest.approx(min(m.value for m in history))
+    assert metrics["val_skill"] == pytest.approx(
+        1 - metrics["best_val_mae"] / metrics["naive_val_mae"])
+    assert metrics["naive_val_mae_degc"] > metrics["naive_val_mae"] > 0
+    assert tags["data.source"] == str(jena_csv) and len(tags["data.sha256"]) == 64
+    assert tags["keras_backend"] == "tensorflow" and tags["device"] == "cpu"
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"config.yaml", "learning_curves.png", "model_summary.txt",
+            "best.weights.h5"} <= artifacts
+    config_yaml = client.download_artifacts(run.info.run_id, "config.yaml", str(tmp_path))
+    assert "lookback: 144" in Path(config_yaml).read_text()
+
+
+def test_default_run_uses_the_bundled_sample_and_default_store(tmp_path):
+    """`seqexp` alone: the packaged generated sample, MLflow's default store in the cwd."""
+    out = seqexp("trainer.epochs=1", "trainer.steps_per_epoch=2", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert (tmp_path / "mlflow.db").exists()
+    _, run = only_run(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert run.data.params["dataset.name"] == "jena-sample"
+    assert run.data.tags["data.source"].endswith("jena_sample.csv.zip")
+    assert "naive_val_mae" in run.data.metrics
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path):
+    out = seqexp("dataset=jena", f"dataset.path={tmp_path / 'missing.csv'}",
+                 f"tracking.uri=sqlite:///{tmp_path / 's.db'}", cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines()[-1].startswith(
+        f"seqexp: error: dataset.path={tmp_path / 'missing.csv'} does not exist")
+    _, run = only_run(f"sqlite:///{tmp_path / 's.db'}")
+    assert run.info.status == "FAILED" and "does not exist" in run.data.tags["error"]

@@ -1,0 +1,72 @@
+"""Every model builds from an input spec and its own config, and trains a step."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from seqexp import config, data, encoders, models, train
+from seqexp.encoders import Batching
+from seqexp.errors import SeqexpError
+from tests.conftest import SMALL_JENA, compose_cfg
+
+
+@pytest.mark.parametrize("model", list(config.SCHEMAS["model"]))
+def test_model_trains_a_step_on_jena(model, jena_csv):
+    # conv stacks need long sequences (book: 240 steps): sample every 2nd row for them
+    step = ["dataset.step=2"] if model.startswith("conv") else []
+    cfg = compose_cfg("dataset=jena", f"dataset.path={jena_csv}", f"model={model}", *SMALL_JENA,
+                      *step)
+    splits = data.load(cfg.dataset)
+    encoded = encoders.encode(splits, cfg.encoder, Batching(16, 0, 2))
+    assert encoded.spec.shape == (144 // (2 if step else 6), 14)
+    net = models.build(encoded.spec, encoded.layers, cfg.model, splits.task)
+    assert net.output_shape == (None, 1)
+    train.compile_model(net, splits.task, cfg.trainer)
+    x, y = encoded.train[0]
+    before = [w.copy() for w in net.get_weights()]
+    logs = net.train_on_batch(x, y, return_dict=True)
+    assert np.isfinite(logs["loss"])
+    assert any(not np.array_equal(a, b) for a, b in zip(before, net.get_weights()))
+
+
+def layer_types(name: str, *overrides: str) -> list[str]:
+    cfg = compose_cfg("dataset=jena", f"model={name}", *overrides)
+    spec = encoders.InputSpec(shape=(240, 14))
+    net = models.build(spec, [], cfg.model, data.REGRESSION)
+    return [type(layer).__name__ for layer in net.layers]
+
+
+def test_book_architectures():
+    assert layer_types("dense") == ["Flatten", "Dense", "Dense"]
+    assert layer_types("gru") == ["GRU", "Dense"]
+    assert layer_types("stacked") == ["GRU", "GRU", "Dense"]
+    assert layer_types("bi") == ["Bidirectional", "Dense"]
+    assert layer_types("conv") == ["Conv1D", "MaxPooling1D", "Conv1D", "MaxPooling1D",
+                                   "Conv1D", "GlobalMaxPooling1D", "Dense"]
+    assert layer_types("conv-gru") == ["Conv1D", "MaxPooling1D", "Conv1D", "GRU", "Dense"]
+    assert layer_types("bi", "model.cell=lstm") == ["Bidirectional", "Dense"]
+
+
+def test_stacked_follows_listing_6_41():
+    cfg = compose_cfg("dataset=jena", "model=stacked")
+    net = models.build(encoders.InputSpec(shape=(240, 14)), [], cfg.model, data.REGRESSION)
+    first, second = net.layers[:2]
+    assert (first.units, first.return_sequences, first.dropout, first.recurrent_dropout) == (
+        32, True, 0.1, 0.5)
+    assert (second.units, second.activation, second.return_sequences) == (
+        64, keras.activations.relu, False)
+
+
+def test_classifier_head_is_sigmoid():
+    cfg = compose_cfg("dataset=jena", "model=conv")
+    net = models.build(encoders.InputSpec(shape=(100, 8)), [], cfg.model, data.BINARY)
+    assert net.layers[-1].activation is keras.activations.sigmoid
+
+
+def test_too_short_sequences_get_a_clear_error():
+    cfg = compose_cfg("dataset=jena", "model=conv")
+    with pytest.raises(SeqexpError, match=r"model=conv cannot be built on inputs of shape "
+                                          r"\(24, 14\).*longer sequences"):
+        models.build(encoders.InputSpec(shape=(24, 14)), [], cfg.model, data.REGRESSION)
