@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
@@ -162,31 +163,63 @@ def run_name(cfg: DictConfig) -> str:
     return ",".join(overrides) or f"{cfg.dataset.name}-{cfg.model.name}"
 
 
-@contextlib.contextmanager
-def open_run(cfg: DictConfig) -> Iterator[Run]:
-    """Start the job's run (a child of the sweep's parent if there is one), log the config,
-    and always end it: FINISHED, FAILED with the error recorded, or KILLED on interrupt."""
+def check_reachable(uri: str | None) -> None:
+    """Fail in one line, within seconds, when an HTTP tracking server does not answer
+    (MLflow's own client would retry for minutes)."""
+    if not uri or not uri.startswith(("http://", "https://")):
+        return
+    import requests
+
+    try:
+        requests.get(uri.rstrip("/") + "/health", timeout=5).raise_for_status()
+    except requests.RequestException as err:
+        raise SeqexpError(f"the MLflow tracking server {uri} is unreachable "
+                          f"({type(err).__name__}); start it or fix tracking.uri / "
+                          "MLFLOW_TRACKING_URI") from None
+
+
+def create_run(cfg: DictConfig, name: str, tags: Mapping[str, str] | None = None) -> Run:
+    """A new run in ``tracking.experiment`` (a child of the sweep's parent, if any)."""
     from mlflow.exceptions import MlflowException
 
     uri = tracking_uri(cfg)
+    check_reachable(uri)
     try:
         client = client_for(uri)
         exp = experiment_id(client, cfg.tracking.experiment)
-        tags = {"mlflow.runName": run_name(cfg)}
+        all_tags = {"mlflow.runName": name, **(tags or {})}
         if os.environ.get(PARENT_ENV):
-            tags["mlflow.parentRunId"] = os.environ[PARENT_ENV]
-        run = Run(client, client.create_run(exp, run_name=tags["mlflow.runName"],
-                                            tags=tags).info.run_id)
+            all_tags["mlflow.parentRunId"] = os.environ[PARENT_ENV]
+        run = client.create_run(exp, run_name=name, tags=all_tags)
     except (MlflowException, OSError) as err:
         first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
         raise SeqexpError(f"cannot open the MLflow store {uri or '(default)'}: {first}; "
                           "check tracking.uri / MLFLOW_TRACKING_URI") from None
+    return Run(client, run.info.run_id)
+
+
+def record_failure(cfg: DictConfig, err: BaseException) -> None:
+    """A FAILED run for a job that failed before it could open one (a refused config in a
+    sweep), so the sweep's table shows it with its reason."""
+    run = create_run(cfg, run_name(cfg))
+    run.set_tags({"error": f"{type(err).__name__}: {err}"[:5000]})
+    run.log_params(flatten(OmegaConf.to_container(cfg, resolve=False)))
+    run.client.set_terminated(run.id, "FAILED")
+
+
+@contextlib.contextmanager
+def open_run(cfg: DictConfig) -> Iterator[Run]:
+    """Start the job's run (a child of the sweep's parent if there is one), log the config,
+    and always end it: FINISHED, FAILED with the error recorded, or KILLED on interrupt."""
+    run = create_run(cfg, run_name(cfg))
+    client = run.client
     resolved = OmegaConf.to_container(cfg, resolve=True)
     status = "FAILED"
     try:
         run.log_params(flatten(resolved))
         run.log_text(OmegaConf.to_yaml(resolved), "config.yaml")
-        run.set_tags({"mlflow.source.git.commit": git_commit()})
+        run.set_tags({"mlflow.source.git.commit": git_commit(), "seqexp.pid": os.getpid(),
+                      "seqexp.host": socket.gethostname()})
         yield run
         status = "FINISHED"
     except KeyboardInterrupt:

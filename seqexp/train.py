@@ -3,6 +3,7 @@ optional early stopping, TerminateOnNaN, and the tracker's callback."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import keras
@@ -10,6 +11,7 @@ from omegaconf import DictConfig
 
 from seqexp.data import Task
 from seqexp.encoders import Encoded
+from seqexp.errors import SeqexpError
 
 
 def compile_model(model: keras.Model, task: Task, cfg: DictConfig) -> None:
@@ -49,6 +51,11 @@ def fit(model: keras.Model, encoded: Encoded, task: Task, cfg: DictConfig,
         callbacks=callbacks,
         verbose=cfg.verbose,
     )
+    losses = history.history.get("loss", [])
+    if not losses or not all(math.isfinite(v) for v in losses):
+        raise SeqexpError(
+            f"training diverged: the loss became {losses[-1] if losses else 'NaN'} in epoch "
+            f"{len(losses)}; lower trainer.learning_rate or check the data for extreme values")
     if checkpoint.exists():
         model.load_weights(str(checkpoint))
     return history.history
