@@ -1,0 +1,80 @@
+"""Sweeps in MLflow: a Hydra callback that opens the sweep's parent run, hands its id to every
+job (``SEQEXP_PARENT_RUN_ID``, inherited by launcher processes), and at the end records the
+best child in the parent, prints the leaderboard and fails the command if any job failed.
+
+Jobs report to MLflow themselves, so this works the same for the basic, joblib, Ray and
+submitit launchers and for the Optuna sweeper: the callback only reads the children back.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from seqexp import tracking
+from seqexp.errors import SeqexpError
+
+
+class MlflowSweep(Callback):
+    """Parent run for a multirun; registered in ``conf/config.yaml`` under hydra.callbacks."""
+
+    def __init__(self) -> None:
+        self.parent: tracking.Run | None = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        overrides = list(config.hydra.overrides.task)
+        try:
+            self.parent = tracking.create_run(
+                config, name=f"sweep: {' '.join(overrides)}"[:250],
+                tags={"seqexp.sweep": "true", "seqexp.sweeper": _sweeper_name(config),
+                      "seqexp.launcher": _launcher_name(config)})
+        except SeqexpError as err:
+            print(f"seqexp: error: {err}", file=sys.stderr)
+            sys.exit(2)
+        self.parent.log_params({"sweep.overrides": " ".join(overrides),
+                                "sweep.dir": config.hydra.sweep.dir})
+        os.environ[tracking.PARENT_ENV] = self.parent.id
+        print(f"seqexp: sweep parent run {self.parent.id} in "
+              f"{tracking.tracking_uri(config) or 'the default MLflow store'}")
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if self.parent is None:
+            return
+        from seqexp import report
+
+        os.environ.pop(tracking.PARENT_ENV, None)
+        client = self.parent.client
+        exp_id = client.get_run(self.parent.id).info.experiment_id
+        board = report.leaderboard(client, experiment_id=exp_id, parent_run_id=self.parent.id)
+        failed = board[board["status"] != "FINISHED"] if len(board) else board
+        best = report.best_row(board)
+        if best is not None:
+            self.parent.log_metrics({best["metric_name"]: best["metric"],
+                                     "naive_" + best["metric_name"].removeprefix("best_"):
+                                         best["baseline"],
+                                     "val_skill": best["skill"]})
+            self.parent.set_tags({"best_run_id": best["run_id"], "best_run": best["run"]})
+        self.parent.log_metrics({"jobs": len(board), "jobs_failed": len(failed)})
+        self.parent.client.set_terminated(self.parent.id,
+                                          "FAILED" if len(failed) else "FINISHED")
+        print()
+        print(report.format_table(board))
+        if len(failed):
+            names = ", ".join(f"{row['run']} ({row['status']})" for _, row in failed.iterrows())
+            print(f"seqexp: {len(failed)} of {len(board)} jobs failed: {names}",
+                  file=sys.stderr)
+            sys.exit(1)
+
+
+def _sweeper_name(config: DictConfig) -> str:
+    target = OmegaConf.select(config, "hydra.sweeper._target_", default="") or ""
+    return target.rsplit(".", 1)[-1]
+
+
+def _launcher_name(config: DictConfig) -> str:
+    target = OmegaConf.select(config, "hydra.launcher._target_", default="") or ""
+    return target.rsplit(".", 1)[-1]
