@@ -38,6 +38,7 @@ class MlflowSweep(Callback):
         self.parent.log_params({"sweep.overrides": " ".join(overrides),
                                 "sweep.dir": config.hydra.sweep.dir})
         os.environ[tracking.PARENT_ENV] = self.parent.id
+        os.environ[tracking.SWEEP_KEYS_ENV] = ",".join(_varied_keys(config, overrides))
         print(f"seqexp: sweep parent run {self.parent.id} in "
               f"{tracking.tracking_uri(config) or 'the default MLflow store'}")
 
@@ -47,17 +48,12 @@ class MlflowSweep(Callback):
         from seqexp import report
 
         os.environ.pop(tracking.PARENT_ENV, None)
+        os.environ.pop(tracking.SWEEP_KEYS_ENV, None)
         client = self.parent.client
         exp_id = client.get_run(self.parent.id).info.experiment_id
         board = report.leaderboard(client, experiment_id=exp_id, parent_run_id=self.parent.id)
         failed = board[board["status"] != "FINISHED"] if len(board) else board
-        best = report.best_row(board)
-        if best is not None:
-            self.parent.log_metrics({best["metric_name"]: best["metric"],
-                                     "naive_" + best["metric_name"].removeprefix("best_"):
-                                         best["baseline"],
-                                     "val_skill": best["skill"]})
-            self.parent.set_tags({"best_run_id": best["run_id"], "best_run": best["run"]})
+        self._record_best(board)
         self.parent.log_metrics({"jobs": len(board), "jobs_failed": len(failed)})
         self.parent.client.set_terminated(self.parent.id,
                                           "FAILED" if len(failed) else "FINISHED")
@@ -68,6 +64,29 @@ class MlflowSweep(Callback):
             print(f"seqexp: {len(failed)} of {len(board)} jobs failed: {names}",
                   file=sys.stderr)
             sys.exit(1)
+
+    def _record_best(self, board) -> None:
+        """The best child's metric, baseline and skill on the parent, and which child it is."""
+        ranked = board[board["rank"].eq(1).fillna(False)] if len(board) else board
+        if not len(ranked):
+            return
+        best = ranked.iloc[0]
+        metric = next(c for c in ("best_val_mae", "best_val_acc") if c in board.columns
+                      and best.get(c) == best.get(c))
+        naive = metric.replace("best_", "naive_")
+        values = {metric: best[metric], naive: best.get(naive), "val_skill": best.get("val_skill")}
+        self.parent.log_metrics({k: v for k, v in values.items() if v == v and v is not None})
+        self.parent.set_tags({"best_run_id": best["run_id"], "best_run": best["run"]})
+
+
+def _varied_keys(config: DictConfig, overrides: list[str]) -> list[str]:
+    """The keys a sweep varies: comma/range overrides and the sweeper's own ``params``."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    keys = [o.key_or_group for o in parsed if o.is_sweep_override()]
+    params = OmegaConf.select(config, "hydra.sweeper.params", default=None) or {}
+    return keys + [k for k in params if k not in keys]
 
 
 def _sweeper_name(config: DictConfig) -> str:

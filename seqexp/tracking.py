@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from seqexp.errors import SeqexpError
 
 PARENT_ENV = "SEQEXP_PARENT_RUN_ID"
+SWEEP_KEYS_ENV = "SEQEXP_SWEEP_KEYS"  # the keys a sweep varies: its jobs are named by them
 MAX_PARAM_CHARS = 6000
 
 
@@ -151,7 +152,9 @@ class Run:
 
 
 def run_name(cfg: DictConfig) -> str:
-    """``tracking.run_name``, else the job's command-line overrides, else dataset-model."""
+    """``tracking.run_name``; else, in a sweep, the overrides the sweep varies
+    (``model=gru,trainer.learning_rate=0.01``); else the job's command-line overrides; else
+    ``<dataset>-<model>``."""
     if cfg.tracking.run_name:
         return cfg.tracking.run_name
     try:
@@ -160,7 +163,11 @@ def run_name(cfg: DictConfig) -> str:
         overrides = [o for o in HydraConfig.get().overrides.task if not o.startswith("tracking")]
     except ValueError:  # not under Hydra (tests calling run_job directly)
         overrides = []
-    return ",".join(overrides) or f"{cfg.dataset.name}-{cfg.model.name}"
+    varied = os.environ.get(SWEEP_KEYS_ENV)
+    if varied:
+        keys = set(varied.split(","))
+        overrides = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") in keys]
+    return ",".join(overrides)[:250] or f"{cfg.dataset.name}-{cfg.model.name}"
 
 
 def check_reachable(uri: str | None) -> None:

@@ -1,0 +1,232 @@
+"""``seqexp-report`` on a real sqlite MLflow store laid out the way seqexp writes runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.entities import Metric
+from mlflow.tracking import MlflowClient
+
+from seqexp import report
+
+HOST = socket.gethostname()
+SHARED = {"dataset.name": "jena", "dataset.lookback": "720", "trainer.epochs": "2"}
+
+
+def dead_pid() -> int:
+    """The id of a process that has just ended."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def add_run(client, exp: str, name: str, status: str, params: dict, metrics: dict,
+            tags: dict, parent: str | None = None, history: list[float] = ()) -> str:
+    tags = {"mlflow.runName": name, **tags}
+    if parent:
+        tags["mlflow.parentRunId"] = parent
+    run_id = client.create_run(exp, run_name=name, tags=tags).info.run_id
+    client.log_batch(run_id, metrics=[Metric(k, v, 0, 0) for k, v in metrics.items()]
+                     + [Metric("val_mae", v, 0, i) for i, v in enumerate(history)])
+    for key, value in params.items():
+        client.log_param(run_id, key, value)
+    if status != "RUNNING":
+        client.set_terminated(run_id, status)
+    return run_id
+
+
+def regression(best: float, naive: float = 0.4, epochs: int = 2) -> dict:
+    return {"best_val_mae": best, "naive_val_mae": naive, "val_skill": 1 - best / naive,
+            "best_val_mae_degc": best * 8, "naive_val_mae_degc": naive * 8,
+            "epochs_run": epochs, "best_epoch": epochs - 1}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> dict:
+    """A sweep of 4 jobs (one failed early, one left RUNNING by a dead process), two
+    top-level runs (one alive, one dead on another host) and a binary-task experiment."""
+    path = tmp_path_factory.mktemp("store") / "m.db"
+    client = MlflowClient(tracking_uri=f"sqlite:///{path}")
+    exp = client.create_experiment("seqexp")
+    alive = {"task": "regression", "seqexp.host": HOST, "seqexp.pid": str(os.getpid())}
+    ids = {"parent": add_run(client, exp, "sweep", "FINISHED", {}, {},
+                             {"seqexp.sweep": "true"})}
+    sweep = [("model=gru", "FINISHED", {"model.name": "gru", "model.units": "32"},
+              regression(0.30), alive),
+             ("model=lstm", "FINISHED", {"model.name": "lstm", "model.units": "64"},
+              regression(0.28, epochs=3), alive),
+             ("model=bad", "FAILED", {"model.name": "bad"}, {},
+              {"error": "SeqexpError: nope", "seqexp.host": HOST,
+               "seqexp.pid": str(os.getpid())}),
+             ("model=conv", "RUNNING", {"model.name": "conv", "model.units": "32"},
+              {"naive_val_mae": 0.4}, {**alive, "seqexp.pid": str(dead_pid())})]
+    for name, status, params, metrics, tags in sweep:
+        ids[name] = add_run(client, exp, name, status, {**SHARED, **params}, metrics, tags,
+                            parent=ids["parent"],
+                            history=[0.5, 0.36, 0.38] if status == "RUNNING" else ())
+    ids["alive"] = add_run(client, exp, "alive", "RUNNING", SHARED, {}, alive)
+    ids["other-host"] = add_run(client, exp, "other-host", "RUNNING", SHARED, {},
+                                {**alive, "seqexp.host": "elsewhere", "seqexp.pid": "1"})
+    imdb = client.create_experiment("imdb")
+    for name, acc in [("dense", 0.80), ("gru", 0.88), ("conv", 0.70)]:
+        ids[name] = add_run(client, imdb, name, "FINISHED",
+                            {"model.name": name, "encoder.name": "embedding"},
+                            {"best_val_acc": acc, "naive_val_acc": 0.5,
+                             "val_skill": (acc - 0.5) / 0.5, "epochs_run": 5},
+                            {"task": "binary"})
+    return {"path": path, "uri": f"sqlite:///{path}", "client": client, "ids": ids}
+
+
+def cli(*args: str, capsys) -> tuple[int, str, str]:
+    try:
+        report.main(list(args))
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_sweep_leaderboard_is_best_first_with_only_differing_params(store):
+    df = report.leaderboard(store["client"], parent_run_id=store["ids"]["parent"])
+    assert list(df["run"]) == ["model=lstm", "model=gru", "model=conv", "model=bad"]
+    assert list(df["rank"][:3]) == [1, 2, 3] and pd.isna(df["rank"][3])
+    assert [c for c in df.columns if "." in c] == ["model.name", "model.units"]  # not dataset.*
+    assert df["model.units"][0] == "64" and pd.isna(df["model.units"][3])
+    assert df["epochs"][0] == 3 and df["best_val_mae_degc"][0] == pytest.approx(0.28 * 8)
+    conv = df.iloc[2]  # killed mid-run: ranked on the best epoch it logged
+    assert conv["best_val_mae"] == pytest.approx(0.36) and conv["epochs"] == 3
+    assert conv["val_skill"] == pytest.approx(1 - 0.36 / 0.4)
+    assert list(df["status"]) == ["FINISHED", "FINISHED", "RUNNING (dead)", "FAILED"]
+
+
+def test_top_level_runs_exclude_sweeps_and_only_dead_local_processes_are_flagged(store):
+    exp = store["client"].get_experiment_by_name("seqexp").experiment_id
+    df = report.leaderboard(store["client"], experiment_id=exp)
+    assert set(df["run"]) == {"alive", "other-host"}
+    assert set(df["status"]) == {"RUNNING"}
+    assert not [c for c in df.columns if "." in c]  # the same params everywhere
+
+
+def test_binary_task_ranks_highest_accuracy_first(store):
+    exp = store["client"].get_experiment_by_name("imdb").experiment_id
+    df = report.leaderboard(store["client"], experiment_id=exp)
+    assert list(df["run"]) == ["gru", "dense", "conv"]
+    assert [c for c in df.columns if "." in c] == ["model.name"]
+    table = report.format_table(df)
+    assert table.splitlines()[0].split() == ["#", "run", "status", "best_val_acc",
+                                             "naive_val_acc", "val_skill", "epochs", "time"]
+    assert "+0.760" in table and "model.name" not in table
+
+
+def test_cli_writes_markdown_csv_and_png(store, tmp_path, capsys):
+    code, out, err = cli("--uri", store["uri"], "--out", str(tmp_path / "rep"), capsys=capsys)
+    assert code == 0, err
+    assert "top-level runs" in out and "RUNNING (dead)" in out
+    assert out.index("top-level runs") < out.index("sweep sweep")
+    csv = pd.read_csv(tmp_path / "rep" / "leaderboard.csv")
+    assert len(csv) == 6 and csv.columns[0] == "group"
+    sweep = csv[csv["group"].str.startswith("sweep")]
+    assert list(sweep["run"]) == ["model=lstm", "model=gru", "model=conv", "model=bad"]
+    md = (tmp_path / "rep" / "leaderboard.md").read_text()
+    assert "| # | run | status | best_val_mae |" in md and "| model=lstm |" in md
+    assert (tmp_path / "rep" / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_reports_one_sweep(store, tmp_path, capsys):
+    code, out, _ = cli("--uri", store["uri"], "--sweep", "latest", "--out", str(tmp_path),
+                       capsys=capsys)
+    assert code == 0 and "top-level" not in out and "model=lstm" in out
+    code, out, _ = cli("--uri", store["uri"], "--sweep", store["ids"]["parent"],
+                       "--experiment", "ignored-when-a-run-id-is-given", "--out", str(tmp_path),
+                       capsys=capsys)
+    assert code == 0 and "model=lstm" in out
+
+
+def test_end_dead_fails_dead_runs_and_leaves_the_others(store, tmp_path, capsys):
+    copy = tmp_path / "copy.db"
+    shutil.copy(store["path"], copy)
+    code, out, err = cli("--uri", f"sqlite:///{copy}", "--end-dead", capsys=capsys)
+    assert code == 0, err
+    assert out.count("\n") == 1 and "model=conv" in out and "died (killed?)" in out
+    client = MlflowClient(tracking_uri=f"sqlite:///{copy}")
+    ids = store["ids"]
+    conv = client.get_run(ids["model=conv"])
+    pid = store["client"].get_run(ids["model=conv"]).data.tags["seqexp.pid"]
+    assert conv.info.status == "FAILED" and conv.info.end_time
+    assert conv.data.tags["error"] == f"process {pid} on {HOST} died (killed?)"
+    for name, status in [("alive", "RUNNING"), ("other-host", "RUNNING"),
+                         ("model=gru", "FINISHED"), ("model=bad", "FAILED")]:
+        assert client.get_run(ids[name]).info.status == status
+    assert "error" not in client.get_run(ids["alive"]).data.tags
+    code, out, _ = cli("--uri", f"sqlite:///{copy}", "--end-dead", capsys=capsys)
+    assert code == 0 and out.strip() == "no run left RUNNING by a dead process"
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--experiment", "nope"], "no experiment named 'nope' (experiments: "),
+    (["--sweep", "0123456789abcdef"], "0123456789abcdef"),
+    (["--sweep", "{gru}"], "is not a sweep"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(store, tmp_path, capsys, args, says):
+    args = [a.format(**store["ids"]) for a in args]
+    code, out, err = cli("--uri", store["uri"], "--out", str(tmp_path), *args, capsys=capsys)
+    assert code == 2
+    assert err.startswith("seqexp-report: error: ") and err.count("\n") == 1 and says in err
+    assert not (tmp_path / "leaderboard.csv").exists()
+
+
+def test_missing_store_and_unreachable_server_fail_fast(tmp_path, capsys, monkeypatch):
+    code, _, err = cli("--uri", f"sqlite:///{tmp_path}/none.db", capsys=capsys)
+    assert code == 2 and "no MLflow store at" in err and not (tmp_path / "none.db").exists()
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    code, _, err = cli("--uri", f"http://127.0.0.1:{port}", capsys=capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"seqexp-report: error: cannot read the MLflow store http://127.0.0.1:{port}")
+
+
+def test_command_runs_without_tensorflow(store, tmp_path):
+    code = ("import sys; from seqexp.report import main; main(sys.argv[1:]); "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
+    out = subprocess.run([sys.executable, "-c", code, "--uri", store["uri"], "--experiment",
+                          "imdb", "--out", str(tmp_path)], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "gru" in out.stdout and (tmp_path / "leaderboard.md").is_file()
+
+
+def fake_run(name: str, task: str | None, metrics: dict, status: str = "FINISHED"):
+    from types import SimpleNamespace
+
+    tags = {"mlflow.runName": name, **({"task": task} if task else {})}
+    return SimpleNamespace(info=SimpleNamespace(run_id=name, run_name=name, status=status,
+                                                start_time=1000, end_time=62000),
+                           data=SimpleNamespace(tags=tags, metrics=metrics, params={}))
+
+
+def test_mixed_tasks_rank_within_each_task_and_failed_runs_go_last():
+    runs = [fake_run("failed", None, {}, "FAILED"),
+            fake_run("acc-low", "binary", {"best_val_acc": 0.6, "naive_val_acc": 0.5}),
+            fake_run("mae-a", "regression", {"best_val_mae": 0.3, "naive_val_mae": 0.4}),
+            fake_run("acc-high", "binary", {"best_val_acc": 0.9, "naive_val_acc": 0.5}),
+            fake_run("mae-b", "regression", {"best_val_mae": 0.2, "naive_val_mae": 0.4}),
+            fake_run("mae-c", "regression", {"best_val_mae": 0.25, "naive_val_mae": 0.4})]
+    df = report.board(None, runs)
+    assert list(df["run"]) == ["mae-b", "mae-c", "mae-a", "acc-high", "acc-low", "failed"]
+    assert list(df["rank"][:5]) == [1, 2, 3, 1, 2] and pd.isna(df["rank"][5])
+    assert "task" in df.columns and df["duration_s"][0] == 61.0
+    assert "1m01s" in report.format_table(df)
+    only_failed = report.board(None, runs[:1])
+    assert list(only_failed["run"]) == ["failed"] and pd.isna(only_failed["rank"][0])
+    assert "failed" in report.format_table(only_failed)

@@ -1,0 +1,92 @@
+"""Multiruns: one MLflow parent per sweep with a child per job, failing jobs recorded while
+the sweep goes on, the closing leaderboard, parallel jobs on one sqlite store, Optuna."""
+
+from __future__ import annotations
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import SMALL_JENA
+from tests.test_end_to_end import seqexp
+
+FAST = ["trainer.epochs=2", "trainer.steps_per_epoch=2", "trainer.batch_size=32",
+        "trainer.verbose=0"]
+
+
+def sweep_runs(uri: str):
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name("seqexp")
+    runs = client.search_runs([exp.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("seqexp.sweep") == "true"]
+    assert len(parents) == 1
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    return client, parents[0], children
+
+
+def test_basic_sweep_with_a_failing_job(tmp_path, jena_csv):
+    uri = f"sqlite:///{tmp_path / 'sweep.db'}"
+    # conv cannot be built on 24-step windows: that job fails, the other two go on.
+    out = seqexp("-m", "model=gru,dense,conv", "dataset=jena", f"dataset.path={jena_csv}",
+                 *SMALL_JENA, *FAST, f"tracking.uri={uri}", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr[-3000:]
+    assert "seqexp: 1 of 3 jobs failed: model=conv (FAILED)" in out.stderr
+    table = out.stdout[out.stdout.rindex("best_val_mae") - 200:]
+    assert "model=gru" in table and "model=dense" in table and "model=conv" in table
+
+    client, parent, children = sweep_runs(uri)
+    assert parent.info.status == "FAILED"
+    assert parent.data.metrics["jobs"] == 3 and parent.data.metrics["jobs_failed"] == 1
+    by_name = {r.info.run_name: r for r in children}
+    assert set(by_name) == {"model=gru", "model=dense", "model=conv"}
+    assert by_name["model=conv"].info.status == "FAILED"
+    assert "cannot be built" in by_name["model=conv"].data.tags["error"]
+    finished = [by_name["model=gru"], by_name["model=dense"]]
+    assert all(r.info.status == "FINISHED" for r in finished)
+    best = min(finished, key=lambda r: r.data.metrics["best_val_mae"])
+    assert parent.data.tags["best_run_id"] == best.info.run_id
+    assert parent.data.metrics["best_val_mae"] == pytest.approx(best.data.metrics["best_val_mae"])
+    for run in finished:
+        assert len(client.get_metric_history(run.info.run_id, "val_mae")) == 2
+        assert "naive_val_mae" in run.data.metrics
+
+
+def test_refused_combination_in_a_sweep_is_a_failed_run(tmp_path, jena_csv):
+    uri = f"sqlite:///{tmp_path / 'sweep.db'}"
+    out = seqexp("-m", "encoder=numeric,glove", "dataset=jena", f"dataset.path={jena_csv}",
+                 *SMALL_JENA, *FAST, "model=dense", f"tracking.uri={uri}", cwd=tmp_path)
+    assert out.returncode == 1
+    _, _, children = sweep_runs(uri)
+    glove = next(r for r in children if r.info.run_name == "encoder=glove")
+    assert glove.info.status == "FAILED"
+    assert "cannot encode dataset=jena" in glove.data.tags["error"]
+
+
+def test_four_parallel_jobs_share_one_sqlite_store(tmp_path, jena_csv):
+    """joblib launcher, 4 jobs at once, MLflow's default sqlite store: no lost run."""
+    out = seqexp("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=4",
+                 "model.units=4,8,12,16", "model=gru", "dataset=jena",
+                 f"dataset.path={jena_csv}", *SMALL_JENA, *FAST, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "database is locked" not in out.stderr
+    client, parent, children = sweep_runs(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert sorted(r.data.params["model.units"] for r in children) == ["12", "16", "4", "8"]
+    assert {r.info.status for r in children} == {"FINISHED"}
+    assert len({r.data.tags["seqexp.pid"] for r in children}) > 1  # really other processes
+    for run in children:
+        assert len(client.get_metric_history(run.info.run_id, "val_mae")) == 2
+    assert parent.info.status == "FINISHED"
+
+
+def test_optuna_search_trials_are_child_runs(tmp_path, jena_csv):
+    uri = f"sqlite:///{tmp_path / 'optuna.db'}"
+    out = seqexp("hparams_search=jena-optuna", "hydra.sweeper.n_trials=3",
+                 "hydra.sweeper.params={model.units: 'choice(4, 8)', "
+                 "trainer.learning_rate: 'tag(log, interval(0.0001, 0.01))'}",
+                 "model=gru", "dataset=jena", f"dataset.path={jena_csv}", *SMALL_JENA, *FAST,
+                 f"tracking.uri={uri}", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    client, parent, children = sweep_runs(uri)
+    assert len(children) == 3 and parent.data.tags["seqexp.sweeper"] == "OptunaSweeper"
+    assert {r.info.status for r in children} == {"FINISHED"}
+    assert parent.data.metrics["best_val_mae"] == pytest.approx(
+        min(r.data.metrics["best_val_mae"] for r in children))
