@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, flag_override
 
 from seqexp import tracking
 from seqexp.errors import SeqexpError
@@ -24,6 +24,19 @@ class MlflowSweep(Callback):
 
     def __init__(self) -> None:
         self.parent: tracking.Run | None = None
+        self._env: dict[str, str] = {}
+
+    def _hand_to_jobs(self, config: DictConfig, env: dict[str, str]) -> None:
+        """Environment for the jobs: inherited by local launchers' processes, and passed to
+        Ray workers (started by the cluster, not by us) through ``ray.init``'s runtime_env."""
+        self._env = {k: v for k, v in env.items() if os.environ.get(k) != v}
+        os.environ.update(self._env)
+        if OmegaConf.select(config, "hydra.launcher.ray.init", default=None) is not None:
+            with flag_override(config, ["struct", "readonly"], [False, False]):
+                runtime_env = config.hydra.launcher.ray.init.get("runtime_env") or {}
+                env_vars = {**dict(runtime_env.get("env_vars") or {}), **env}
+                config.hydra.launcher.ray.init.runtime_env = {**runtime_env,
+                                                              "env_vars": env_vars}
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         overrides = list(config.hydra.overrides.task)
@@ -37,8 +50,12 @@ class MlflowSweep(Callback):
             sys.exit(2)
         self.parent.log_params({"sweep.overrides": " ".join(overrides),
                                 "sweep.dir": config.hydra.sweep.dir})
-        os.environ[tracking.PARENT_ENV] = self.parent.id
-        os.environ[tracking.SWEEP_KEYS_ENV] = ",".join(_varied_keys(config, overrides))
+        self._hand_to_jobs(config, {
+            tracking.PARENT_ENV: self.parent.id,
+            tracking.SWEEP_KEYS_ENV: ",".join(_varied_keys(config, overrides)),
+            # one store for every job, whatever folder a launcher runs it in
+            "MLFLOW_TRACKING_URI": self.parent.client.tracking_uri,
+        })
         print(f"seqexp: sweep parent run {self.parent.id} in "
               f"{tracking.tracking_uri(config) or 'the default MLflow store'}")
 
@@ -47,8 +64,8 @@ class MlflowSweep(Callback):
             return
         from seqexp import report
 
-        os.environ.pop(tracking.PARENT_ENV, None)
-        os.environ.pop(tracking.SWEEP_KEYS_ENV, None)
+        for name in self._env:
+            os.environ.pop(name, None)
         client = self.parent.client
         exp_id = client.get_run(self.parent.id).info.experiment_id
         board = report.leaderboard(client, experiment_id=exp_id, parent_run_id=self.parent.id)
