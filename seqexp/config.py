@@ -293,6 +293,8 @@ class TrainerConfig:
     evaluate_test: bool = _f(False, "also score the test split with the best weights")
     checkpoint_dir: str = _f("checkpoints", "best-weights checkpoints (relative: run dir)")
     verbose: int = _f(2, "Keras progress: 0 silent, 1 bar, 2 one line per epoch", min=0, max=2)
+    resume: str | None = _f(None, "MLflow run id of a killed or failed run to continue from "
+                                  "its last completed epoch (its own config is used)")
 
 
 @dataclass
@@ -455,6 +457,9 @@ def validate(cfg: DictConfig) -> None:
             f"encoder={encoder.name} cannot encode dataset={cfg.dataset.name} "
             f"({dataset.produces}): use encoder={' or encoder='.join(fits)}"
         )
+    check = getattr(encoder, "check", None)  # encoder-specific limits (e.g. onehot char level)
+    if check is not None:
+        check(dataset.produces)
     produced = encoder.produces()
     if produced not in model.accepts:
         fits = [k for k, s in SCHEMAS["model"].items() if produced in s.accepts]

@@ -47,10 +47,28 @@ def model_summary(model) -> str:
     return "\n".join(lines)
 
 
+def share_gpus() -> None:
+    """Let parallel jobs share a GPU: TensorFlow takes memory as it needs it, not all of it."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialized by an earlier job in this process
+            pass
+
+
 def run_job(cfg: DictConfig) -> float:
     """Run the job ``cfg`` describes (already validated); return the best validation metric."""
     import keras
 
+    if cfg.trainer.get("resume"):
+        cfg = tracking.recorded_config(cfg)
+    share_gpus()
     keras.utils.set_random_seed(cfg.trainer.seed)
     keras.backend.clear_session()
     with tracking.open_run(cfg) as run:
@@ -68,15 +86,21 @@ def run_job(cfg: DictConfig) -> float:
 
         model = models.build(encoded.spec, encoded.layers, cfg.model, task)
         train.compile_model(model, task, cfg.trainer)
-        run.log_text(model_summary(model), "model_summary.txt")
-        run.log_params({"model.parameters": model.count_params()})
+        if not run.resumed:
+            run.log_text(model_summary(model), "model_summary.txt")
+            run.log_params({"model.parameters": model.count_params()})
 
-        checkpoint = output_dir() / cfg.trainer.checkpoint_dir / "best.weights.h5"
-        history = train.fit(model, encoded, task, cfg.trainer, checkpoint,
-                            callbacks=[run.keras_callback()])
+        folder = run.checkpoint_dir(output_dir() / cfg.trainer.checkpoint_dir)
+        checkpoint = folder / "best.weights.h5"
+        monitor = f"val_{task.keras_metric}"
+        so_far = run.history([monitor]).get(monitor, [])  # epochs done before a resume
+        train.fit(model, encoded, task, cfg.trainer, checkpoint, backup=folder / "backup",
+                  callbacks=[run.keras_callback()], best_so_far=train.best(so_far, task))
+        # The run's per-epoch record in MLflow is the whole history, across resumes.
+        history = run.history(["loss", task.keras_metric, monitor])
         epoch, best = evaluate.best_epoch(history, splits)
         results = {**evaluate.scored(splits, "val", best, naive, prefix="best_"),
-                   "best_epoch": epoch, "epochs_run": len(history["loss"])}
+                   "best_epoch": epoch, "epochs_run": len(history[monitor])}
         if cfg.trainer.evaluate_test:
             naive_test = evaluate.baseline(splits, "test")
             score = train.evaluate(model, encoded.test, task, cfg.trainer.batch_size)

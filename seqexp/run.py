@@ -7,6 +7,7 @@ config has been validated, so ``seqexp --help`` and config errors answer at once
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 
@@ -49,12 +50,19 @@ def task(cfg: DictConfig) -> float | None:
 
             record_failure(cfg, err)
         return _fail(err, multirun)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         from seqexp.job import run_job
 
         return run_job(cfg)
     except SeqexpError as err:
         return _fail(err, multirun)
+    except KeyboardInterrupt as err:
+        run_id = getattr(err, "run_id", None)
+        hint = (f": run {run_id} is KILLED; continue it with trainer.resume={run_id}"
+                if run_id else "")
+        print(f"seqexp: interrupted{hint}", file=sys.stderr)
+        sys.exit(130)
     except Exception as err:  # a bug: keep its traceback, and in a sweep go on
         if not multirun:
             raise
@@ -62,8 +70,47 @@ def task(cfg: DictConfig) -> float | None:
         return _fail(err, multirun)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM ends a job like Ctrl-C: the run is recorded KILLED, its checkpoint kept."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+HYDRA_NOISE = ("full_key:", "reference_type", "object_type", "Config search path",
+               "provider=", "Set the environment variable HYDRA_FULL_ERROR")
+
+
+def one_line(err: BaseException) -> str:
+    """Hydra's and OmegaConf's multi-line config errors as one line (option lists joined)."""
+    parts: list[str] = []
+    for exc in (err, err.__cause__):
+        if exc is None:
+            continue
+        for raw in str(exc).splitlines():
+            line = raw.strip()
+            if not line or line.startswith(HYDRA_NOISE) or line in parts:
+                continue
+            if raw.startswith("\t") and parts and parts[-1].endswith((":", ",")):
+                parts[-1] = f"{parts[-1]} {line},"
+            else:
+                parts.append(line)
+    return "; ".join(p.rstrip(",") for p in parts)
+
+
 def main() -> None:
-    task()
+    """Console entry point: config errors are one line and exit code 2; a bug keeps its
+    traceback (as does everything with HYDRA_FULL_ERROR=1 set by the user)."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    user_wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra raise instead of printing and exiting 1
+    try:
+        task()
+    except (HydraException, OmegaConfBaseException) as err:
+        if user_wants_traceback:
+            raise
+        print(f"seqexp: error: {one_line(err)}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import contextlib
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -94,12 +95,35 @@ def device() -> str:
     return "cpu"
 
 
+CHECKPOINT_TAG = "seqexp.checkpoint_dir"
+
+
 class Run:
     """One MLflow run, addressed by id."""
 
-    def __init__(self, client, run_id: str):
+    def __init__(self, client, run_id: str, resumed: bool = False):
         self.client = client
         self.id = run_id
+        self.resumed = resumed
+
+    def checkpoint_dir(self, default: Path) -> Path:
+        """Where this run keeps its checkpoints: recorded on the run, so a resume finds them."""
+        if self.resumed:
+            recorded = self.client.get_run(self.id).data.tags.get(CHECKPOINT_TAG)
+            if not recorded or not Path(recorded).is_dir():
+                raise SeqexpError(f"run {self.id} has no checkpoint folder to resume from "
+                                  f"({recorded or 'none recorded'}); start a new run instead")
+            return Path(recorded)
+        self.set_tags({CHECKPOINT_TAG: str(default.resolve())})
+        return default
+
+    def history(self, keys: list[str]) -> dict[str, list[float]]:
+        """Each metric's per-epoch values as logged, in step order (one value per step)."""
+        out = {}
+        for key in keys:
+            by_step = {m.step: m.value for m in self.client.get_metric_history(self.id, key)}
+            out[key] = [by_step[step] for step in sorted(by_step)]
+        return out
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         from mlflow.entities import Param
@@ -214,24 +238,68 @@ def record_failure(cfg: DictConfig, err: BaseException) -> None:
     run.client.set_terminated(run.id, "FAILED")
 
 
+def reopen_run(cfg: DictConfig, run_id: str) -> Run:
+    """An interrupted (KILLED), FAILED or orphaned (RUNNING) run, set RUNNING again."""
+    from mlflow.exceptions import MlflowException
+
+    uri = tracking_uri(cfg)
+    check_reachable(uri)
+    client = client_for(uri)
+    try:
+        status = client.get_run(run_id).info.status
+    except MlflowException:
+        raise SeqexpError(f"trainer.resume={run_id}: no such run in the MLflow store "
+                          f"{uri or '(default)'}; give the id of a killed or failed run") from None
+    if status == "FINISHED":
+        raise SeqexpError(f"trainer.resume={run_id}: that run already FINISHED; "
+                          "start a new run (e.g. with more trainer.epochs) instead")
+    client.update_run(run_id, status="RUNNING")
+    return Run(client, run_id, resumed=True)
+
+
+def recorded_config(cfg: DictConfig) -> DictConfig:
+    """For ``trainer.resume``: the resumed run's own config (its config.yaml artifact), with
+    this invocation's tracking settings and the resume id."""
+    from mlflow.exceptions import MlflowException
+
+    client = client_for(tracking_uri(cfg))
+    run_id = cfg.trainer.resume
+    try:
+        text = client.download_artifacts(run_id, "config.yaml")
+    except (MlflowException, OSError):
+        raise SeqexpError(f"trainer.resume={run_id}: no recorded config.yaml for that run in "
+                          f"{tracking_uri(cfg) or 'the default MLflow store'}") from None
+    recorded = OmegaConf.load(text)
+    return OmegaConf.merge(recorded, {"tracking": cfg.tracking,
+                                      "trainer": {"resume": run_id}})
+
+
 @contextlib.contextmanager
 def open_run(cfg: DictConfig) -> Iterator[Run]:
     """Start the job's run (a child of the sweep's parent if there is one), log the config,
-    and always end it: FINISHED, FAILED with the error recorded, or KILLED on interrupt."""
-    run = create_run(cfg, run_name(cfg))
+    and always end it: FINISHED, FAILED with the error recorded, or KILLED on interrupt.
+    With ``trainer.resume`` the run is the resumed one, continued in place."""
+    if cfg.trainer.get("resume"):
+        run = reopen_run(cfg, cfg.trainer.resume)
+    else:
+        run = create_run(cfg, run_name(cfg))
     client = run.client
     resolved = OmegaConf.to_container(cfg, resolve=True)
     status = "FAILED"
     try:
-        run.log_params(flatten(resolved))
-        run.log_text(OmegaConf.to_yaml(resolved), "config.yaml")
+        if not run.resumed:
+            run.log_params(flatten(resolved))
+            run.log_text(OmegaConf.to_yaml(resolved), "config.yaml")
         run.set_tags({"mlflow.source.git.commit": git_commit(), "seqexp.pid": os.getpid(),
                       "seqexp.host": socket.gethostname()})
         yield run
         status = "FINISHED"
     except KeyboardInterrupt:
         status = "KILLED"
-        run.set_tags({"error": "interrupted (Ctrl-C or SIGTERM)"})
+        run.set_tags({"error": "interrupted (Ctrl-C or SIGTERM); continue it with "
+                               f"trainer.resume={run.id}"})
+        exc = sys.exc_info()[1]
+        exc.run_id = run.id  # for the one-line message in run.py
         raise
     except BaseException as err:
         run.set_tags({"error": f"{type(err).__name__}: {err}"[:5000]})

@@ -29,15 +29,32 @@ def data_kwargs(part, name: str, batch_size: int) -> dict:
     return {name: part}
 
 
+def best(values: list[float], task: Task) -> float | None:
+    """The best of a metric's values so far (None if there are none)."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return None
+    return min(finite) if task.mode == "min" else max(finite)
+
+
 def fit(model: keras.Model, encoded: Encoded, task: Task, cfg: DictConfig,
-        checkpoint: Path, callbacks: list) -> dict[str, list[float]]:
-    """Train; the best epoch's weights are written to ``checkpoint`` and restored at the end."""
+        checkpoint: Path, backup: Path, callbacks: list,
+        best_so_far: float | None = None) -> dict[str, list[float]]:
+    """Train; the best epoch's weights are written to ``checkpoint`` and restored at the end.
+
+    ``backup`` holds the last completed epoch (weights, optimizer state, epoch number), kept
+    when training is interrupted: fitting again with the same folder continues from there.
+    ``best_so_far`` is the best validation metric of the epochs before such a resume.
+    """
     monitor = f"val_{task.keras_metric}"
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     callbacks = [
+        keras.callbacks.BackupAndRestore(str(backup), save_freq="epoch",
+                                         delete_checkpoint=True),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.ModelCheckpoint(str(checkpoint), monitor=monitor, mode=task.mode,
-                                        save_best_only=True, save_weights_only=True),
+                                        save_best_only=True, save_weights_only=True,
+                                        initial_value_threshold=best_so_far),
         *callbacks,
     ]
     if cfg.early_stopping:
@@ -52,9 +69,9 @@ def fit(model: keras.Model, encoded: Encoded, task: Task, cfg: DictConfig,
         verbose=cfg.verbose,
     )
     losses = history.history.get("loss", [])
-    if not losses or not all(math.isfinite(v) for v in losses):
+    if not all(math.isfinite(v) for v in losses):
         raise SeqexpError(
-            f"training diverged: the loss became {losses[-1] if losses else 'NaN'} in epoch "
+            f"training diverged: the loss became {losses[-1]} in epoch "
             f"{len(losses)}; lower trainer.learning_rate or check the data for extreme values")
     if checkpoint.exists():
         model.load_weights(str(checkpoint))

@@ -1,0 +1,79 @@
+"""SIGTERM during training ends the run KILLED with its metrics and checkpoint; resuming it
+continues in the same MLflow run from the last completed epoch, with no gap or duplicate."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import SMALL_JENA
+from tests.test_end_to_end import only_run, seqexp
+
+SLOW_EPOCHS = ["trainer.epochs=8", "trainer.steps_per_epoch=25", "trainer.batch_size=32",
+               "trainer.verbose=0", "model=gru"]
+
+
+def test_sigterm_then_resume(tmp_path, jena_csv):
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    args = ["dataset=jena", f"dataset.path={jena_csv}", *SMALL_JENA, *SLOW_EPOCHS,
+            f"tracking.uri={uri}"]
+    job = subprocess.Popen([sys.executable, "-m", "seqexp.run", *args], cwd=tmp_path,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    client = MlflowClient(tracking_uri=uri)
+    deadline = time.monotonic() + 300
+    run_id = None
+    while time.monotonic() < deadline and job.poll() is None:
+        time.sleep(0.5)
+        try:
+            exp = client.get_experiment_by_name("seqexp")
+            runs = client.search_runs([exp.experiment_id]) if exp else []
+        except Exception:  # the store is still being created
+            continue
+        if runs and len(client.get_metric_history(runs[0].info.run_id, "val_mae")) >= 2:
+            run_id = runs[0].info.run_id
+            break
+    assert run_id, "the job never logged two epochs"
+    job.send_signal(signal.SIGTERM)
+    stopped = time.monotonic()
+    _, stderr = job.communicate(timeout=60)
+    assert time.monotonic() - stopped < 30  # it exits promptly
+    assert job.returncode == 130, stderr[-2000:]
+    assert f"continue it with trainer.resume={run_id}" in stderr.strip().splitlines()[-1]
+
+    _, run = only_run(uri)
+    assert run.info.status == "KILLED"
+    done = sorted(m.step for m in client.get_metric_history(run_id, "val_mae"))
+    assert 2 <= len(done) < 8 and done == list(range(len(done)))
+    backup = run.data.tags["seqexp.checkpoint_dir"]
+    assert os.path.isdir(os.path.join(backup, "backup"))
+
+    out = seqexp(f"trainer.resume={run_id}", f"tracking.uri={uri}", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    _, run = only_run(uri)  # still one run: the same one, continued
+    assert run.info.status == "FINISHED" and run.info.run_id == run_id
+    steps = [m.step for m in client.get_metric_history(run_id, "val_mae")]
+    assert sorted(steps) == list(range(8))  # no gap, no duplicate
+    assert run.data.metrics["epochs_run"] == 8
+    best = min(m.value for m in client.get_metric_history(run_id, "val_mae"))
+    assert abs(run.data.metrics["best_val_mae"] - best) < 1e-9
+
+
+def test_resume_of_a_finished_or_unknown_run_is_refused(tmp_path, jena_csv):
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    out = seqexp("dataset=jena", f"dataset.path={jena_csv}", *SMALL_JENA, "model=dense",
+                 "trainer.epochs=1", "trainer.steps_per_epoch=2", f"tracking.uri={uri}",
+                 cwd=tmp_path)
+    assert out.returncode == 0
+    _, run = only_run(uri)
+    again = seqexp(f"trainer.resume={run.info.run_id}", f"tracking.uri={uri}", cwd=tmp_path)
+    assert again.returncode == 2
+    assert "already FINISHED" in again.stderr.strip().splitlines()[-1]
+    unknown = seqexp("trainer.resume=0123456789abcdef", f"tracking.uri={uri}", cwd=tmp_path)
+    assert unknown.returncode == 2
+    assert "no recorded config.yaml" in unknown.stderr.strip().splitlines()[-1]

@@ -1,0 +1,59 @@
+"""`seqexp dataset=raw-imdb encoder=glove` and `dataset=imdb` end to end in a subprocess,
+on data generated in the real formats, read back from a real MLflow sqlite store."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_end_to_end import only_run, seqexp
+from tests.textdata import (
+    COMMON,
+    NEGATIVE,
+    POSITIVE,
+    glove_vectors,
+    make_aclimdb_tar,
+    make_glove,
+    make_imdb_npz,
+)
+
+FAST = ["trainer.epochs=2", "trainer.batch_size=8", "trainer.verbose=0"]
+
+
+def test_raw_imdb_with_glove(tmp_path):
+    archive = make_aclimdb_tar(tmp_path, train=30, test=10)
+    words = COMMON + POSITIVE + NEGATIVE[:3]  # some words deliberately missing from GloVe
+    glove = make_glove(tmp_path, glove_vectors(words, 12), fmt="gz")
+    uri = f"sqlite:///{tmp_path / 'text.db'}"
+    out = seqexp("dataset=raw-imdb", f"dataset.path={archive}", "dataset.train_samples=40",
+                 "dataset.val_samples=20", "dataset.maxlen=20", "encoder=glove",
+                 f"encoder.path={glove}", "encoder.dim=12", "model=dense",
+                 "trainer.evaluate_test=true", *FAST, f"tracking.uri={uri}", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    client, run = only_run(uri)
+    assert run.info.status == "FINISHED"
+    metrics, params = run.data.metrics, run.data.params
+    assert params["encoder.name"] == "glove" and params["encoder.trainable"] == "False"
+    assert 0 < metrics["glove_coverage"] < 1
+    for key in ("naive_val_acc", "best_val_acc", "val_skill", "naive_test_acc", "test_acc",
+                "test_skill"):
+        assert key in metrics, key
+    assert metrics["naive_val_acc"] == pytest.approx(0.5, abs=0.2)
+    assert metrics["val_skill"] == pytest.approx(
+        (metrics["best_val_acc"] - metrics["naive_val_acc"]) / (1 - metrics["naive_val_acc"]))
+    history = client.get_metric_history(run.info.run_id, "val_accuracy")
+    assert sorted(m.step for m in history) == [0, 1]
+    assert run.data.tags["task"] == "binary" and run.data.tags["data.source"] == str(archive)
+
+
+def test_imdb_npz_with_embedding_and_lstm(tmp_path):
+    npz, index, _ = make_imdb_npz(tmp_path, train=40, test=20)
+    uri = f"sqlite:///{tmp_path / 'imdb.db'}"
+    out = seqexp("dataset=imdb", f"dataset.path={npz}", f"dataset.word_index_path={index}",
+                 "dataset.sha256=null", "dataset.maxlen=30", "dataset.num_words=50",
+                 "encoder=embedding", "encoder.dim=8", "model=lstm", *FAST,
+                 f"tracking.uri={uri}", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    _, run = only_run(uri)
+    assert run.info.status == "FINISHED"
+    assert {"naive_val_acc", "best_val_acc", "val_skill"} <= set(run.data.metrics)
+    assert run.data.params["dataset.maxlen"] == "30"
