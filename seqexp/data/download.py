@@ -1,25 +1,45 @@
 """Find a dataset's file: a local path the user gave, or a cached download (Keras's
-``get_file``) from the canonical address. Also the sha256 and atomic-write helpers that
-caches of derived arrays use.
+``get_file``) from the canonical address; and the cache of derived arrays (vectorized
+text), written atomically and kept under a size bound (least recently used entries go
+first). ``seqexp-cache`` reports and clears it.
+
+Layout under :func:`cache_dir`: ``downloads/`` (datasets and vectors as downloaded; never
+evicted) and one folder of ``.npz`` entries per namespace (``imdb``, ``raw-imdb``, ...).
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hashlib
+import json
+import logging
 import os
+import shutil
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
+
 from seqexp.errors import SeqexpError
+
+log = logging.getLogger(__name__)
+DOWNLOADS = "downloads"
+DEFAULT_MAX_MB = 4096
 
 
 def cache_dir() -> Path:
     """Root of seqexp's caches: ``$SEQEXP_CACHE_DIR`` or ``~/.cache/seqexp``."""
     root = os.environ.get("SEQEXP_CACHE_DIR") or Path.home() / ".cache" / "seqexp"
     return Path(root)
+
+
+def cache_limit_bytes() -> int:
+    """Bound on the derived-array cache: ``$SEQEXP_CACHE_MAX_MB`` (default 4096 MB)."""
+    return int(float(os.environ.get("SEQEXP_CACHE_MAX_MB", DEFAULT_MAX_MB)) * 2**20)
 
 
 def local_or_download(path: str | None, url: str, option: str, sha256: str | None = None) -> Path:
@@ -91,3 +111,99 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def cached_arrays(namespace: str, key: dict, compute: Callable[[], dict[str, np.ndarray]],
+                  ) -> tuple[dict[str, np.ndarray], bool]:
+    """``compute()``'s arrays, stored once under ``cache_dir()/namespace`` keyed by ``key``.
+
+    ``key`` must name everything the arrays depend on (the data file's sha256 and every
+    setting). Returns the arrays and whether they came from the cache. The file is written
+    atomically; an unreadable or mismatching entry is recomputed. Never unpickles. After a
+    write, the least recently used entries are evicted down to :func:`cache_limit_bytes`.
+    """
+    text = json.dumps(key, sort_keys=True, default=str)
+    path = cache_dir() / namespace / f"{hashlib.sha256(text.encode()).hexdigest()[:40]}.npz"
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                arrays = {name: npz[name] for name in npz.files}
+            if str(arrays.pop("__key__")) == text:
+                log.info("cache hit: %s", path)
+                os.utime(path)  # recently used: evicted last
+                return arrays, True
+        except Exception as err:  # a damaged entry is rebuilt, never trusted
+            log.warning("ignoring unreadable cache entry %s (%s)", path, err)
+    arrays = compute()
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, __key__=np.array(text), **arrays)
+    log.info("cached: %s", path)
+    evict(keep=path)
+    return arrays, False
+
+
+def cache_entries() -> list[Path]:
+    """Derived-array entries (not downloads), least recently used first."""
+    root = cache_dir()
+    if not root.is_dir():
+        return []
+    entries = [p for p in root.glob("*/*.npz") if p.parent.name != DOWNLOADS]
+    return sorted(entries, key=lambda p: p.stat().st_mtime)
+
+
+def evict(keep: Path | None = None, limit: int | None = None) -> list[Path]:
+    """Delete least recently used entries until the derived cache fits ``limit`` bytes."""
+    limit = cache_limit_bytes() if limit is None else limit
+    entries = cache_entries()
+    total = sum(p.stat().st_size for p in entries)
+    removed = []
+    for entry in entries:
+        if total <= limit:
+            break
+        if entry == keep:
+            continue
+        total -= entry.stat().st_size
+        entry.unlink(missing_ok=True)
+        removed.append(entry)
+        log.info("cache: evicted %s", entry)
+    return removed
+
+
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def cache_main(argv: list[str] | None = None) -> None:
+    """``seqexp-cache``: where seqexp's caches are, how big, and clearing them."""
+    parser = argparse.ArgumentParser(
+        prog="seqexp-cache",
+        description="Report or clear seqexp's caches (downloads and vectorized arrays). "
+                    "Root: $SEQEXP_CACHE_DIR or ~/.cache/seqexp; derived arrays are kept "
+                    "under $SEQEXP_CACHE_MAX_MB (default 4096), least recently used first out.")
+    parser.add_argument("--clear", nargs="*", metavar="FOLDER",
+                        help="delete these cache folders (no name: all of them)")
+    args = parser.parse_args(argv)
+    root = cache_dir()
+    folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    if args.clear is not None:
+        chosen = [f for f in folders if not args.clear or f.name in args.clear]
+        unknown = set(args.clear) - {f.name for f in folders}
+        if unknown:
+            print(f"seqexp-cache: error: no cache folder {', '.join(sorted(unknown))} in {root}"
+                  f" (have: {', '.join(f.name for f in folders) or 'none'})", file=sys.stderr)
+            sys.exit(2)
+        for folder in chosen:
+            size = folder_size(folder)
+            shutil.rmtree(folder)
+            print(f"removed {folder} ({size / 2**20:.1f} MB)")
+        return
+    print(f"cache root: {root}")
+    total = 0
+    for folder in folders:
+        size = folder_size(folder)
+        total += size
+        print(f"  {folder.name:12s} {size / 2**20:10.1f} MB  "
+              f"{sum(1 for p in folder.rglob('*') if p.is_file())} files")
+    derived = sum(p.stat().st_size for p in cache_entries())
+    print(f"  {'total':12s} {total / 2**20:10.1f} MB (derived arrays {derived / 2**20:.1f} MB of "
+          f"at most {cache_limit_bytes() / 2**20:.0f} MB)")

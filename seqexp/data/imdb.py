@@ -7,27 +7,26 @@ The split follows ``keras.datasets.imdb.load_data``: train and test are shuffled
 and truncated with ``pad_sequences`` semantics (at the front), reversed first if asked
 (listing 6.42).
 
-Also home of what both IMDB loaders and the text encoders share: the on-disk array cache
-(:func:`cached_arrays`) and front padding of ragged id sequences (:func:`pad_ragged`).
+Also home of the front padding of ragged id sequences (:func:`pad_ragged`) that both IMDB
+loaders and the text encoders share; their on-disk array cache is
+:func:`seqexp.data.download.cached_arrays`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
 import math
 import pickle
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig
 
 from seqexp.data import BINARY, Splits, register
-from seqexp.data.download import atomic_path, cache_dir, local_or_download, sha256sum
+from seqexp.data.download import cached_arrays, local_or_download, sha256sum
 from seqexp.errors import SeqexpError
 
 log = logging.getLogger(__name__)
@@ -40,32 +39,6 @@ CACHE_VERSION = 1
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def cached_arrays(namespace: str, key: dict, compute: Callable[[], dict[str, np.ndarray]],
-                  ) -> tuple[dict[str, np.ndarray], bool]:
-    """``compute()``'s arrays, stored once under ``cache_dir()/namespace`` keyed by ``key``.
-
-    ``key`` must name everything the arrays depend on (the data file's sha256 and every
-    setting). Returns the arrays and whether they came from the cache. The file is written
-    atomically; an unreadable or mismatching entry is recomputed. Never unpickles.
-    """
-    text = json.dumps(key, sort_keys=True, default=str)
-    path = cache_dir() / namespace / f"{hashlib.sha256(text.encode()).hexdigest()[:40]}.npz"
-    if path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                arrays = {name: npz[name] for name in npz.files}
-            if str(arrays.pop("__key__")) == text:
-                log.info("cache hit: %s", path)
-                return arrays, True
-        except Exception as err:  # a damaged entry is rebuilt, never trusted
-            log.warning("ignoring unreadable cache entry %s (%s)", path, err)
-    arrays = compute()
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, __key__=np.array(text), **arrays)
-    log.info("cached: %s", path)
-    return arrays, False
 
 
 def pad_ragged(flat: np.ndarray, lengths: np.ndarray, maxlen: int, reverse: bool = False,

@@ -24,8 +24,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from seqexp.data import BINARY, Splits, register
-from seqexp.data.download import local_or_download, sha256sum
-from seqexp.data.imdb import cached_arrays
+from seqexp.data.download import cached_arrays, local_or_download, sha256sum
 from seqexp.errors import SeqexpError
 
 REVIEW = re.compile(r"(?:^|/)(train|test)/(neg|pos)/([^/]+\.txt)$")

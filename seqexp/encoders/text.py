@@ -35,8 +35,8 @@ from omegaconf import DictConfig
 
 from seqexp.config import OneHotConfig
 from seqexp.data import Splits
-from seqexp.data.download import local_or_download, sha256sum
-from seqexp.data.imdb import cached_arrays, pad_ragged
+from seqexp.data.download import cached_arrays, local_or_download, sha256sum
+from seqexp.data.imdb import pad_ragged
 from seqexp.encoders import Batching, Encoded, InputSpec, register
 from seqexp.errors import SeqexpError
 

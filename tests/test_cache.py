@@ -1,0 +1,66 @@
+"""The derived-array cache: atomic entries, LRU bound, and the seqexp-cache report."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from seqexp.data import download
+
+
+def arrays(n: int) -> dict[str, np.ndarray]:
+    return {"x": np.arange(n, dtype=np.int64)}
+
+
+def test_hit_after_miss_and_no_temporary_left(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return arrays(10)
+
+    first, hit1 = download.cached_arrays("unit", {"a": 1}, compute)
+    second, hit2 = download.cached_arrays("unit", {"a": 1}, compute)
+    assert (hit1, hit2) == (False, True) and len(calls) == 1
+    np.testing.assert_array_equal(first["x"], second["x"])
+    assert not list((tmp_path / "cache" / "unit").glob("*.tmp"))
+
+
+def test_failed_compute_leaves_nothing_half_written(tmp_path):
+    def broken():
+        raise KeyboardInterrupt
+
+    try:
+        download.cached_arrays("unit", {"a": 2}, broken)
+    except KeyboardInterrupt:
+        pass
+    assert not list((tmp_path / "cache").rglob("*.npz"))
+    assert not list((tmp_path / "cache").rglob("*.tmp"))
+
+
+def test_corrupt_entry_is_rebuilt(tmp_path):
+    download.cached_arrays("unit", {"a": 3}, lambda: arrays(5))
+    (entry,) = (tmp_path / "cache" / "unit").glob("*.npz")
+    entry.write_bytes(b"not an npz")
+    again, hit = download.cached_arrays("unit", {"a": 3}, lambda: arrays(5))
+    assert not hit and len(again["x"]) == 5
+
+
+def test_cache_is_bounded_least_recently_used_first(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQEXP_CACHE_MAX_MB", str(2.5 * 8 * 100_000 / 2**20))  # ~2.5 entries
+    for key in range(3):
+        download.cached_arrays("unit", {"k": key}, lambda: arrays(100_000))
+    download.cached_arrays("unit", {"k": 0}, lambda: arrays(100_000))  # touch 0: recent
+    download.cached_arrays("unit", {"k": 3}, lambda: arrays(100_000))  # evicts 1 and 2
+    assert len(download.cache_entries()) == 2
+    _, hit0 = download.cached_arrays("unit", {"k": 0}, lambda: arrays(100_000))
+    assert hit0
+
+
+def test_report_and_clear(tmp_path, capsys):
+    download.cached_arrays("unit", {"a": 4}, lambda: arrays(1000))
+    download.cache_main([])
+    out = capsys.readouterr().out
+    assert str(tmp_path / "cache") in out and "unit" in out and "at most 4096 MB" in out
+    download.cache_main(["--clear", "unit"])
+    assert "removed" in capsys.readouterr().out
+    assert not (tmp_path / "cache" / "unit").exists()
