@@ -24,29 +24,6 @@ LOOKBACK, STEP, DELAY, BATCH = 1440, 6, 144, 128
 TRAIN_LAST = 200000
 
 
-def book_generator(data, lookback, delay, min_index, max_index, shuffle=False,
-                   batch_size=128, step=6):
-    """Listing 6.33 as printed in the book."""
-    if max_index is None:
-        max_index = len(data) - delay - 1
-    i = min_index + lookback
-    while 1:
-        if shuffle:
-            rows = np.random.randint(min_index + lookback, max_index, size=batch_size)
-        else:
-            if i + batch_size >= max_index:
-                i = min_index + lookback
-            rows = np.arange(i, min(i + batch_size, max_index))
-            i += len(rows)
-        samples = np.zeros((len(rows), lookback // step, data.shape[-1]))
-        targets = np.zeros((len(rows),))
-        for j, _ in enumerate(rows):
-            indices = range(rows[j] - lookback, rows[j], step)
-            samples[j] = data[indices]
-            targets[j] = data[rows[j] + delay][1]
-        yield samples, targets
-
-
 def timed(batches, n: int) -> float:
     """Samples per second drawing ``n`` batches (after one warm-up batch)."""
     it = iter(batches)
@@ -70,7 +47,7 @@ def main() -> None:
     from seqexp.config import JenaConfig
     from seqexp.data import load
     from seqexp.data.synthetic import write_jena_csv
-    from seqexp.data.windows import WindowBatches
+    from seqexp.data.windows import WindowBatches, book_generator
 
     with tempfile.TemporaryDirectory() as tmp:
         csv = args.csv

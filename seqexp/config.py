@@ -266,11 +266,9 @@ class ConvConfig(ModelConfig):
 
 
 @dataclass
-class ConvGruConfig(ModelConfig):
+class ConvGruConfig(ConvConfig):
     name: str = "conv-gru"
     filters: list[int] = _f([32, 32], "filters of each Conv1D (listing 6.49)")
-    kernel_size: int = _f(5, "Conv1D kernel size", min=1)
-    pool_size: int = _f(3, "MaxPooling1D between convolutions", min=1)
     units: int = _f(32, "GRU units", min=1)
     dropout: float = _f(0.1, "GRU input dropout", min=0.0, max=0.95)
     recurrent_dropout: float = _f(0.5, "GRU recurrent dropout", min=0.0, max=0.95)

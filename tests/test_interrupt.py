@@ -18,8 +18,8 @@ SLOW_EPOCHS = ["trainer.epochs=8", "trainer.steps_per_epoch=25", "trainer.batch_
                "trainer.verbose=0", "model=gru"]
 
 
-def test_sigterm_then_resume(tmp_path, jena_csv):
-    uri = f"sqlite:///{tmp_path / 'store.db'}"
+def start_job(tmp_path, jena_csv, uri: str, epochs_logged: int):
+    """Start a slow job; return it and its run id once it has logged ``epochs_logged``."""
     args = ["dataset=jena", f"dataset.path={jena_csv}", *SMALL_JENA, *SLOW_EPOCHS,
             f"tracking.uri={uri}"]
     job = subprocess.Popen([sys.executable, "-m", "seqexp.run", *args], cwd=tmp_path,
@@ -27,7 +27,6 @@ def test_sigterm_then_resume(tmp_path, jena_csv):
                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     client = MlflowClient(tracking_uri=uri)
     deadline = time.monotonic() + 300
-    run_id = None
     while time.monotonic() < deadline and job.poll() is None:
         time.sleep(0.5)
         try:
@@ -35,10 +34,17 @@ def test_sigterm_then_resume(tmp_path, jena_csv):
             runs = client.search_runs([exp.experiment_id]) if exp else []
         except Exception:  # the store is still being created
             continue
-        if runs and len(client.get_metric_history(runs[0].info.run_id, "val_mae")) >= 2:
-            run_id = runs[0].info.run_id
-            break
-    assert run_id, "the job never logged two epochs"
+        if runs and len(client.get_metric_history(runs[0].info.run_id,
+                                                  "val_mae")) >= epochs_logged:
+            return job, runs[0].info.run_id
+    job.kill()
+    raise AssertionError(f"the job never logged {epochs_logged} epochs")
+
+
+def test_sigterm_then_resume(tmp_path, jena_csv):
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    job, run_id = start_job(tmp_path, jena_csv, uri, epochs_logged=2)
     job.send_signal(signal.SIGTERM)
     stopped = time.monotonic()
     _, stderr = job.communicate(timeout=60)
@@ -77,3 +83,17 @@ def test_resume_of_a_finished_or_unknown_run_is_refused(tmp_path, jena_csv):
     unknown = seqexp("trainer.resume=0123456789abcdef", f"tracking.uri={uri}", cwd=tmp_path)
     assert unknown.returncode == 2
     assert "no recorded config.yaml" in unknown.stderr.strip().splitlines()[-1]
+
+
+def test_sigkill_leaves_a_dead_run_that_the_report_flags_and_ends(tmp_path, jena_csv):
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    job, run_id = start_job(tmp_path, jena_csv, uri, epochs_logged=1)
+    job.kill()
+    job.communicate(timeout=60)
+    report = [sys.executable, "-m", "seqexp.report", "--uri", uri, "--out", str(tmp_path / "r")]
+    shown = subprocess.run(report, capture_output=True, text=True, timeout=120)
+    assert "RUNNING (dead)" in shown.stdout, shown.stdout + shown.stderr
+    ended = subprocess.run([*report, "--end-dead"], capture_output=True, text=True, timeout=120)
+    assert run_id in ended.stdout, ended.stdout + ended.stderr
+    run = MlflowClient(tracking_uri=uri).get_run(run_id)
+    assert run.info.status == "FAILED" and "died" in run.data.tags["error"]

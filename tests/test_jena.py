@@ -9,7 +9,7 @@ import pytest
 
 from seqexp import data, evaluate
 from seqexp.data.synthetic import JENA_COLUMNS
-from seqexp.data.windows import WindowBatches, Windows
+from seqexp.data.windows import WindowBatches, Windows, book_generator
 from seqexp.errors import SeqexpError
 from tests.conftest import SMALL_JENA, compose_cfg
 
@@ -17,29 +17,6 @@ from tests.conftest import SMALL_JENA, compose_cfg
 def load(path, *overrides):
     cfg = compose_cfg("dataset=jena", f"dataset.path={path}", *SMALL_JENA, *overrides)
     return data.load(cfg.dataset)
-
-
-def book_generator(data_, lookback, delay, min_index, max_index, shuffle=False,
-                   batch_size=128, step=6):
-    """Listing 6.33, verbatim in logic (per-sample Python loop), for reference."""
-    if max_index is None:
-        max_index = len(data_) - delay - 1
-    i = min_index + lookback
-    while True:
-        if shuffle:
-            rows = np.random.randint(min_index + lookback, max_index, size=batch_size)
-        else:
-            if i + batch_size >= max_index:
-                i = min_index + lookback
-            rows = np.arange(i, min(i + batch_size, max_index))
-            i += len(rows)
-        samples = np.zeros((len(rows), lookback // step, data_.shape[-1]))
-        targets = np.zeros((len(rows),))
-        for j, _row in enumerate(rows):
-            indices = range(rows[j] - lookback, rows[j], step)
-            samples[j] = data_[indices]
-            targets[j] = data_[rows[j] + delay][1]
-        yield samples, targets
 
 
 def test_loads_csv_and_zip_identically(jena_csv, jena_zip):

@@ -7,10 +7,20 @@ from pathlib import Path
 
 import pytest
 
-import seqexp
+import seqexp as package
 from tests.conftest import compose_cfg
+from tests.test_end_to_end import seqexp
+from tests.textdata import (
+    COMMON,
+    NEGATIVE,
+    POSITIVE,
+    glove_vectors,
+    make_aclimdb_tar,
+    make_glove,
+    make_imdb_npz,
+)
 
-BOOK = Path(seqexp.__file__).resolve().parent.parent / "conf" / "experiment" / "book"
+BOOK = Path(package.__file__).resolve().parent.parent / "conf" / "experiment" / "book"
 PRESETS = sorted(p.stem for p in BOOK.glob("*.yaml"))
 
 
@@ -56,3 +66,46 @@ def test_preset_values(preset, expected):
         got = OmegaConf.select(cfg, key)
         got = list(got) if hasattr(got, "__len__") and not isinstance(got, str) else got
         assert got == value, key
+
+
+def preset_names(prefix_filter) -> str:
+    return ",".join(f"book/{p}" for p in PRESETS if prefix_filter(p))
+
+
+def assert_sweep_ok(out, jobs: int):
+    assert out.returncode == 0, out.stderr[-3000:]
+    table = out.stdout[out.stdout.rindex("#  run"):]
+    assert table.count("FINISHED") == jobs, table
+
+
+JENA = ("6.37", "6.39", "6.40", "6.41", "6.44", "6.47", "6.49")
+IMDB = ("6.7-", "6.23", "6.27", "6.42", "6.43", "6.46")
+
+
+@pytest.mark.slow
+def test_every_jena_preset_runs_shrunk(tmp_path, jena_csv):
+    out = seqexp("-m", f"experiment={preset_names(lambda p: p.startswith(JENA))}",
+                 f"dataset.path={jena_csv}", "dataset.lookback=288", "dataset.step=2",
+                 "dataset.delay=12", "dataset.train=[0,2400]", "dataset.val=[2401,3200]",
+                 "dataset.test=[3201,null]", "trainer.epochs=1", "trainer.steps_per_epoch=2",
+                 "trainer.verbose=0", cwd=tmp_path)
+    assert_sweep_ok(out, len(JENA))
+
+
+@pytest.mark.slow
+def test_every_text_preset_runs_shrunk(tmp_path):
+    npz, index, _ = make_imdb_npz(tmp_path, train=40, test=20)
+    out = seqexp("-m", f"experiment={preset_names(lambda p: p.startswith(IMDB))}",
+                 f"dataset.path={npz}", f"dataset.word_index_path={index}",
+                 "dataset.sha256=null", "dataset.maxlen=60", "trainer.epochs=1",
+                 "trainer.verbose=0", cwd=tmp_path)
+    assert_sweep_ok(out, len(IMDB))
+    archive = make_aclimdb_tar(tmp_path, train=30, test=10)
+    glove = make_glove(tmp_path, glove_vectors(COMMON + POSITIVE + NEGATIVE, 12), fmt="gz")
+    raw = ["dataset.train_samples=20", "dataset.val_samples=20", f"dataset.path={archive}",
+           "trainer.epochs=1", "trainer.verbose=0"]
+    out = seqexp("-m", "experiment=book/6.12-raw-imdb-glove", f"encoder.path={glove}",
+                 "encoder.dim=12", *raw, cwd=tmp_path)
+    assert_sweep_ok(out, 1)
+    out = seqexp("-m", "experiment=book/6.16-raw-imdb-embedding", *raw, cwd=tmp_path)
+    assert_sweep_ok(out, 1)

@@ -7,11 +7,11 @@ fancy-index per batch (no per-sample Python loop), so any Keras backend can cons
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import keras
 import numpy as np
+
+from seqexp.data.batches import Batches
 
 
 @dataclass
@@ -59,43 +59,38 @@ class Windows:
         return self.data[self.ends + self.offsets[-1], self.target_col]
 
 
-class WindowBatches(keras.utils.PyDataset):
-    """Batches of (inputs, targets) from :class:`Windows`.
+class WindowBatches(Batches):
+    """Batches of (inputs, targets) from :class:`Windows`: random windows for training, as
+    the book's generator draws them, every window in order for evaluation."""
 
-    Training batches (``shuffle=True``) walk a fresh seeded permutation each epoch, so
-    ``steps`` batches per epoch are random windows as in the book's generator; evaluation
-    batches walk every window in order.
-    """
-
-    def __init__(self, windows: Windows, batch_size: int, *, shuffle: bool = False,
-                 seed: int = 0, steps: int | None = None):
-        super().__init__()
+    def __init__(self, windows: Windows, batch_size: int, **kw):
         self.windows = windows
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.seed = seed
-        full = math.ceil(len(windows) / batch_size)
-        self.steps = steps if (shuffle and steps) else full
-        self.epoch = 0
-        self._order = self._make_order()
+        super().__init__(len(windows), batch_size, **kw)
 
-    def _make_order(self) -> np.ndarray:
-        n = len(self.windows)
-        if not self.shuffle:
-            return self.windows.ends
-        rng = np.random.default_rng([self.seed, self.epoch])
-        needed = self.steps * self.batch_size
-        rounds = max(1, math.ceil(needed / n))
-        return self.windows.ends[np.concatenate([rng.permutation(n) for _ in range(rounds)])]
-
-    def __len__(self) -> int:
-        return self.steps
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        ends = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ends = self.windows.ends[rows]
         return self.windows.inputs(ends), self.windows.targets(ends)
 
-    def on_epoch_end(self) -> None:
-        if self.shuffle:
-            self.epoch += 1
-            self._order = self._make_order()
+
+def book_generator(data, lookback, delay, min_index, max_index, shuffle=False,
+                   batch_size=128, step=6):
+    """Listing 6.33 as printed in the book (a per-sample Python loop): the reference the
+    tests check :class:`Windows` against and the benchmark measures it against."""
+    if max_index is None:
+        max_index = len(data) - delay - 1
+    i = min_index + lookback
+    while 1:
+        if shuffle:
+            rows = np.random.randint(min_index + lookback, max_index, size=batch_size)
+        else:
+            if i + batch_size >= max_index:
+                i = min_index + lookback
+            rows = np.arange(i, min(i + batch_size, max_index))
+            i += len(rows)
+        samples = np.zeros((len(rows), lookback // step, data.shape[-1]))
+        targets = np.zeros((len(rows),))
+        for j, _ in enumerate(rows):
+            indices = range(rows[j] - lookback, rows[j], step)
+            samples[j] = data[indices]
+            targets[j] = data[rows[j] + delay][1]
+        yield samples, targets

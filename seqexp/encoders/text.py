@@ -35,6 +35,7 @@ from omegaconf import DictConfig
 
 from seqexp.config import OneHotConfig
 from seqexp.data import Splits
+from seqexp.data.batches import Batches
 from seqexp.data.download import cached_arrays, local_or_download, sha256sum
 from seqexp.data.imdb import pad_ragged
 from seqexp.encoders import Batching, Encoded, InputSpec, register
@@ -90,44 +91,16 @@ class Bags:
                    arrays[f"{prefix}_values"], int(arrays[f"{prefix}_width"]))
 
 
-class TextBatches(keras.utils.PyDataset):
-    """Batches of (inputs, labels) from an id array or :class:`Bags`.
+class TextBatches(Batches):
+    """Batches of (inputs, labels) from an id array or :class:`Bags`."""
 
-    Training batches (``shuffle=True``) walk a seeded permutation, a fresh one each epoch,
-    ``steps`` batches per epoch (``None``: one pass); evaluation batches walk every review in
-    order.
-    """
-
-    def __init__(self, x: np.ndarray | Bags, y: np.ndarray, batch_size: int, *,
-                 shuffle: bool = False, seed: int = 0, steps: int | None = None):
-        super().__init__()
+    def __init__(self, x: np.ndarray | Bags, y: np.ndarray, batch_size: int, **kw):
         self.x, self.y = x, np.asarray(y)
-        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
-        full = -(-len(self.y) // batch_size)
-        self.steps = steps if (shuffle and steps) else full
-        self.epoch = 0
-        self._order = self._make_order()
+        super().__init__(len(self.y), batch_size, **kw)
 
-    def _make_order(self) -> np.ndarray:
-        n = len(self.y)
-        if not self.shuffle:
-            return np.arange(n)
-        rng = np.random.default_rng([self.seed, self.epoch])
-        rounds = max(1, -(-self.steps * self.batch_size // n))
-        return np.concatenate([rng.permutation(n) for _ in range(rounds)])
-
-    def __len__(self) -> int:
-        return self.steps
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = self.x.dense(rows) if isinstance(self.x, Bags) else self.x[rows]
         return x, self.y[rows]
-
-    def on_epoch_end(self) -> None:
-        if self.shuffle:
-            self.epoch += 1
-            self._order = self._make_order()
 
 
 def _encoded(splits: Splits, xs: dict, batching: Batching, spec: InputSpec, **kw) -> Encoded:
