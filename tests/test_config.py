@@ -112,3 +112,16 @@ def test_config_errors_do_not_import_the_heavy_libraries():
     errors = [line for line in out.stderr.splitlines() if line.strip()]
     assert errors == ["seqexp: error: encoder=glove cannot encode dataset=jena (numbers): "
                       "use encoder=numeric"]
+
+
+def test_help_names_every_option():
+    out = subprocess.run([sys.executable, "-m", "seqexp.run", "--help"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0
+    groups = {line.split()[0]: line for line in out.stdout.splitlines()
+              if line.startswith("  ") and line.split()}
+    for group in ("dataset", "encoder", "model"):
+        for option in config.SCHEMAS[group]:
+            if group != "dataset" or option in ("jena", "imdb", "raw-imdb"):
+                assert option in groups[group], (group, option)
+    assert "jena-sample" in groups["dataset"] and "schema" not in out.stdout
