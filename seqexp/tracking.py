@@ -87,7 +87,8 @@ def device() -> str:
     if backend == "jax":
         import jax
 
-        return str(jax.devices()[0]).lower()
+        first = jax.devices()[0]
+        return f"gpu:{first.device_kind}" if first.platform == "gpu" else first.platform
     if backend == "torch":
         import torch
 
