@@ -42,6 +42,7 @@ import argparse
 import os
 import socket
 import sys
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -370,7 +371,7 @@ def _bars(ax, title: str, df: pd.DataFrame, metric: str) -> None:
     ax.set_yticks(list(y), [n[:60] for n in names])
     ax.invert_yaxis()
     ax.set_xlabel(f"validation {metric}")
-    ax.set_title(title, fontsize=10)
+    ax.set_title("\n".join(textwrap.wrap(title, 90)), fontsize=9, loc="left")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
 
 
@@ -412,7 +413,9 @@ def groups(client, args: argparse.Namespace) -> list[tuple[str, pd.DataFrame]]:
 
 def _sweep_title(parent) -> str:
     started = time.strftime("%Y-%m-%d %H:%M", time.localtime(parent.info.start_time / 1000))
-    return f"sweep {run_name(parent)} ({parent.info.run_id}, started {started})"
+    name = run_name(parent)
+    name = name if name.startswith("sweep") else f"sweep {name}"
+    return f"{name} ({parent.info.run_id}, started {started})"
 
 
 def write_files(groups_: list[tuple[str, pd.DataFrame]], out: Path) -> list[Path]:

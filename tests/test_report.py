@@ -130,7 +130,7 @@ def test_cli_writes_markdown_csv_and_png(store, tmp_path, capsys):
     code, out, err = cli("--uri", store["uri"], "--out", str(tmp_path / "rep"), capsys=capsys)
     assert code == 0, err
     assert "top-level runs" in out and "RUNNING (dead)" in out
-    assert out.index("top-level runs") < out.index("sweep sweep")
+    assert out.index("top-level runs") < out.index("sweep (")
     csv = pd.read_csv(tmp_path / "rep" / "leaderboard.csv")
     assert len(csv) == 6 and csv.columns[0] == "group"
     sweep = csv[csv["group"].str.startswith("sweep")]
