@@ -471,6 +471,9 @@ def validate(cfg: DictConfig) -> None:
         )
     if cfg.dataset.loader == "jena":
         _check_jena(cfg.dataset)
+    if cfg.tracking.uri is not None and not str(cfg.tracking.uri).strip():
+        raise SeqexpError("tracking.uri is empty: give a tracking URI (sqlite:///path/mlflow.db, "
+                          "http://host:5000) or tracking.uri=null for MLflow's default store")
     if isinstance(cfg.model.get("activation"), ListConfig) and len(cfg.model.activation) != len(
         cfg.model.units
     ):

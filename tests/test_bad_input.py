@@ -45,6 +45,7 @@ def assert_clean_failure(out, tmp_path: Path, uri: str | None, *needles: str) ->
     (["encoder=glove"], ["encoder=glove cannot encode dataset=jena-sample",
                          "use encoder=numeric"]),
     (["dataset=raw-imdb", "encoder=onehot", "model=gru"], ["encoder.mode=sequence"]),
+    (["tracking.uri=''"], ["tracking.uri is empty", "tracking.uri=null"]),
 ])
 def test_config_errors(tmp_path, args, needles):
     out = seqexp(*args, cwd=tmp_path)
