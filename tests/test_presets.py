@@ -95,8 +95,11 @@ def test_every_jena_preset_runs_shrunk(tmp_path, jena_csv):
 @pytest.mark.slow
 def test_every_text_preset_runs_shrunk(tmp_path):
     npz, index, _ = make_imdb_npz(tmp_path, train=40, test=20)
+    # a sweep composes its base config without the swept preset: name the group options the
+    # overrides below belong to
     out = seqexp("-m", f"experiment={preset_names(lambda p: p.startswith(IMDB))}",
-                 f"dataset.path={npz}", f"dataset.word_index_path={index}",
+                 "dataset=imdb", "encoder=embedding", f"dataset.path={npz}",
+                 f"dataset.word_index_path={index}",
                  "dataset.sha256=null", "dataset.maxlen=60", "trainer.epochs=1",
                  "trainer.verbose=0", cwd=tmp_path)
     assert_sweep_ok(out, len(IMDB))
@@ -104,8 +107,10 @@ def test_every_text_preset_runs_shrunk(tmp_path):
     glove = make_glove(tmp_path, glove_vectors(COMMON + POSITIVE + NEGATIVE, 12), fmt="gz")
     raw = ["dataset.train_samples=20", "dataset.val_samples=20", f"dataset.path={archive}",
            "trainer.epochs=1", "trainer.verbose=0"]
-    out = seqexp("-m", "experiment=book/6.12-raw-imdb-glove", f"encoder.path={glove}",
+    out = seqexp("-m", "experiment=book/6.12-raw-imdb-glove", "dataset=raw-imdb", "encoder=glove",
+                 f"encoder.path={glove}",
                  "encoder.dim=12", *raw, cwd=tmp_path)
     assert_sweep_ok(out, 1)
-    out = seqexp("-m", "experiment=book/6.16-raw-imdb-embedding", *raw, cwd=tmp_path)
+    out = seqexp("-m", "experiment=book/6.16-raw-imdb-embedding", "dataset=raw-imdb", *raw,
+                 cwd=tmp_path)
     assert_sweep_ok(out, 1)
