@@ -213,7 +213,7 @@ class ModelConfig:
 class DenseConfig(ModelConfig):
     accepts: ClassVar[frozenset] = frozenset({"sequence", "bag"})
     name: str = "dense"
-    units: list[int] = _f([32], "hidden Dense layers (relu); [] for none (listing 6.7)")
+    units: list[int] = _f([32], "hidden Dense layers (relu); [] for none (listing 6.7)", min=1)
 
 
 @dataclass
@@ -245,8 +245,10 @@ class GruConfig(RecurrentConfig):
 class StackedConfig(ModelConfig):
     name: str = "stacked"
     cell: str = _f("gru", "recurrent cell", choices=["gru", "lstm"])
-    units: list[int] = _f([32, 64], "units of each stacked layer (listing 6.41)")
-    activation: list[str] = _f(["tanh", "relu"], "activation of each layer (6.41: relu on 2nd)")
+    units: list[int] = _f([32, 64], "units of each stacked layer (listing 6.41)", min=1,
+                          min_len=1)
+    activation: list[str] = _f(["tanh", "relu"], "activation of each layer (6.41: relu on 2nd)",
+                               min_len=1)
     dropout: float = _f(0.1, "input dropout of each layer", min=0.0, max=0.95)
     recurrent_dropout: float = _f(0.5, "recurrent dropout of each layer", min=0.0, max=0.95)
 
@@ -260,7 +262,8 @@ class BidirectionalConfig(RecurrentConfig):
 @dataclass
 class ConvConfig(ModelConfig):
     name: str = "conv"
-    filters: list[int] = _f([32, 32, 32], "filters of each Conv1D (listing 6.47)")
+    filters: list[int] = _f([32, 32, 32], "filters of each Conv1D (listing 6.47)", min=1,
+                            min_len=1)
     kernel_size: int = _f(5, "Conv1D kernel size", min=1)
     pool_size: int = _f(3, "MaxPooling1D between convolutions", min=1)
 
@@ -268,7 +271,7 @@ class ConvConfig(ModelConfig):
 @dataclass
 class ConvGruConfig(ConvConfig):
     name: str = "conv-gru"
-    filters: list[int] = _f([32, 32], "filters of each Conv1D (listing 6.49)")
+    filters: list[int] = _f([32, 32], "filters of each Conv1D (listing 6.49)", min=1, min_len=1)
     units: int = _f(32, "GRU units", min=1)
     dropout: float = _f(0.1, "GRU input dropout", min=0.0, max=0.95)
     recurrent_dropout: float = _f(0.5, "GRU recurrent dropout", min=0.0, max=0.95)
@@ -360,7 +363,16 @@ def _check_range(group: str, node: Any, schema: type) -> None:
         value = node.get(f.name) if isinstance(node, DictConfig) else None
         meta = f.metadata
         key = f"{group}.{f.name}"
-        if value is None or isinstance(value, (DictConfig, ListConfig)):
+        if isinstance(value, ListConfig):
+            if len(value) < meta.get("min_len", 0):
+                raise SeqexpError(f"{key}={list(value)} needs at least {meta['min_len']} "
+                                  "entries")
+            for item in value:
+                if item is not None and "min" in meta and item < meta["min"]:
+                    raise SeqexpError(f"{key}={list(value)}: every entry must be >= "
+                                      f"{meta['min']}")
+            continue
+        if value is None or isinstance(value, DictConfig):
             continue
         if "choices" in meta and value not in meta["choices"]:
             raise SeqexpError(

@@ -8,6 +8,7 @@ from omegaconf import DictConfig
 
 from seqexp import data, encoders, evaluate, models, tracking, train
 from seqexp.encoders import Batching
+from seqexp.errors import SeqexpError
 
 
 def output_dir() -> Path:
@@ -94,6 +95,12 @@ def run_job(cfg: DictConfig) -> float:
         checkpoint = folder / "best.weights.h5"
         monitor = f"val_{task.keras_metric}"
         so_far = run.history([monitor]).get(monitor, [])  # epochs done before a resume
+        if run.resumed and so_far:
+            if not (folder / "backup" / "training_metadata.json").exists():
+                raise SeqexpError(
+                    f"run {run.id} logged {len(so_far)} epochs but left no backup of its last "
+                    f"epoch in {folder / 'backup'}: it cannot continue; start a new run")
+            encoded.train.start_at(len(so_far))
         train.fit(model, encoded, task, cfg.trainer, checkpoint, backup=folder / "backup",
                   callbacks=[run.keras_callback()], best_so_far=train.best(so_far, task))
         # The run's per-epoch record in MLflow is the whole history, across resumes.
@@ -103,7 +110,7 @@ def run_job(cfg: DictConfig) -> float:
                    "best_epoch": epoch, "epochs_run": len(history[monitor])}
         if cfg.trainer.evaluate_test:
             naive_test = evaluate.baseline(splits, "test")
-            score = train.evaluate(model, encoded.test, task, cfg.trainer.batch_size)
+            score = train.evaluate(model, encoded.test, task)
             results.update(naive_test)
             results.update(evaluate.scored(splits, "test", score, naive_test, prefix=""))
         run.log_metrics(results)

@@ -29,12 +29,20 @@ def _multirun() -> bool:
     return HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def _fail(err: BaseException, multirun: bool) -> float:
+def _fail(err: BaseException, multirun: bool, cfg: DictConfig) -> float:
     """One line for the user. A single run exits 2; a sweep's job returns NaN (a failed
-    trial for Optuna) so that the other jobs go on and the sweep reports it at the end."""
+    trial for Optuna) so that the other jobs go on, after making sure the failure is a
+    FAILED run in MLflow (the sweep's table and exit code come from there)."""
     print(f"seqexp: error: {err}", file=sys.stderr)
     if not multirun:
         sys.exit(2)
+    if not getattr(err, "run_id", None):  # failed before its run was opened
+        from seqexp.tracking import record_failure
+
+        try:
+            record_failure(cfg, err)
+        except SeqexpError as unrecorded:
+            print(f"seqexp: error: {unrecorded}", file=sys.stderr)
     return float("nan")
 
 
@@ -45,18 +53,14 @@ def task(cfg: DictConfig) -> float | None:
     try:
         config.validate(cfg)
     except SeqexpError as err:
-        if multirun:  # the sweep's table must show the refused job too
-            from seqexp.tracking import record_failure
-
-            record_failure(cfg, err)
-        return _fail(err, multirun)
+        return _fail(err, multirun, cfg)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         from seqexp.job import run_job
 
         return run_job(cfg)
     except SeqexpError as err:
-        return _fail(err, multirun)
+        return _fail(err, multirun, cfg)
     except KeyboardInterrupt as err:
         run_id = getattr(err, "run_id", None)
         hint = (f": run {run_id} is KILLED; continue it with trainer.resume={run_id}"
@@ -67,7 +71,7 @@ def task(cfg: DictConfig) -> float | None:
         if not multirun:
             raise
         traceback.print_exc()
-        return _fail(err, multirun)
+        return _fail(err, multirun, cfg)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -8,7 +8,9 @@ submitit launchers and for the Optuna sweeper: the callback only reads the child
 
 from __future__ import annotations
 
+import atexit
 import os
+import socket
 import sys
 from typing import Any
 
@@ -24,6 +26,7 @@ class MlflowSweep(Callback):
 
     def __init__(self) -> None:
         self.parent: tracking.Run | None = None
+        self.ended = False
         self._env: dict[str, str] = {}
 
     def _hand_to_jobs(self, config: DictConfig, env: dict[str, str]) -> None:
@@ -50,6 +53,8 @@ class MlflowSweep(Callback):
             sys.exit(2)
         self.parent.log_params({"sweep.overrides": " ".join(overrides),
                                 "sweep.dir": config.hydra.sweep.dir})
+        self.parent.set_tags({"seqexp.pid": os.getpid(), "seqexp.host": socket.gethostname()})
+        atexit.register(self._abandoned)
         self._hand_to_jobs(config, {
             tracking.PARENT_ENV: self.parent.id,
             tracking.SWEEP_KEYS_ENV: ",".join(_varied_keys(config, overrides)),
@@ -74,6 +79,7 @@ class MlflowSweep(Callback):
         self.parent.log_metrics({"jobs": len(board), "jobs_failed": len(failed)})
         self.parent.client.set_terminated(self.parent.id,
                                           "FAILED" if len(failed) else "FINISHED")
+        self.ended = True
         print()
         print(report.format_table(board))
         if len(failed):
@@ -81,6 +87,15 @@ class MlflowSweep(Callback):
             print(f"seqexp: {len(failed)} of {len(board)} jobs failed: {names}",
                   file=sys.stderr)
             sys.exit(1)
+
+    def _abandoned(self) -> None:
+        """At exit: a sweep stopped before its end (a refused job config, Ctrl-C, a crashed
+        worker) still ends its parent run, FAILED, instead of leaving it RUNNING."""
+        if self.parent is None or self.ended:
+            return
+        self.parent.set_tags({"error": "the sweep stopped before all its jobs ran"})
+        self.parent.client.set_terminated(self.parent.id, "FAILED")
+        self.ended = True
 
     def _record_best(self, board) -> None:
         """The best child's metric, baseline and skill on the parent, and which child it is."""

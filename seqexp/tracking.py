@@ -304,6 +304,7 @@ def open_run(cfg: DictConfig) -> Iterator[Run]:
         raise
     except BaseException as err:
         run.set_tags({"error": f"{type(err).__name__}: {err}"[:5000]})
+        err.run_id = run.id  # recorded: run.py need not record the failure again
         raise
     finally:
         client.set_terminated(run.id, status)

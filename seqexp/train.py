@@ -20,15 +20,6 @@ def compile_model(model: keras.Model, task: Task, cfg: DictConfig) -> None:
     model.compile(optimizer=optimizer, loss=task.loss, metrics=[task.keras_metric])
 
 
-def data_kwargs(part, name: str, batch_size: int) -> dict:
-    """``fit``/``evaluate`` arguments for a PyDataset or an ``(x, y)`` pair."""
-    if isinstance(part, tuple):
-        if name == "validation_data":
-            return {"validation_data": part}
-        return {"x": part[0], "y": part[1], "batch_size": batch_size}
-    return {name: part}
-
-
 def best(values: list[float], task: Task) -> float | None:
     """The best of a metric's values so far (None if there are none)."""
     finite = [v for v in values if math.isfinite(v)]
@@ -49,20 +40,22 @@ def fit(model: keras.Model, encoded: Encoded, task: Task, cfg: DictConfig,
     monitor = f"val_{task.keras_metric}"
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     callbacks = [
+        # the tracker logs an epoch before the backup records it done: a kill in between
+        # repeats the epoch on resume (one value per step is kept), it never leaves a gap
+        *callbacks,
         keras.callbacks.BackupAndRestore(str(backup), save_freq="epoch",
                                          delete_checkpoint=True),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.ModelCheckpoint(str(checkpoint), monitor=monitor, mode=task.mode,
                                         save_best_only=True, save_weights_only=True,
                                         initial_value_threshold=best_so_far),
-        *callbacks,
     ]
     if cfg.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=task.mode,
                                                        patience=cfg.early_stopping))
     history = model.fit(
-        **data_kwargs(encoded.train, "x", cfg.batch_size),
-        **data_kwargs(encoded.val, "validation_data", cfg.batch_size),
+        encoded.train,
+        validation_data=encoded.val,
         epochs=cfg.epochs,
         steps_per_epoch=cfg.steps_per_epoch,
         callbacks=callbacks,
@@ -78,7 +71,7 @@ def fit(model: keras.Model, encoded: Encoded, task: Task, cfg: DictConfig,
     return history.history
 
 
-def evaluate(model: keras.Model, part, task: Task, batch_size: int) -> float:
-    """The task's metric on one encoded part."""
-    results = model.evaluate(**data_kwargs(part, "x", batch_size), verbose=0, return_dict=True)
+def evaluate(model: keras.Model, part, task: Task) -> float:
+    """The task's metric on one encoded part (a ``Batches``)."""
+    results = model.evaluate(part, verbose=0, return_dict=True)
     return float(results[task.keras_metric])

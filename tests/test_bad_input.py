@@ -46,6 +46,8 @@ def assert_clean_failure(out, tmp_path: Path, uri: str | None, *needles: str) ->
                          "use encoder=numeric"]),
     (["dataset=raw-imdb", "encoder=onehot", "model=gru"], ["encoder.mode=sequence"]),
     (["tracking.uri=''"], ["tracking.uri is empty", "tracking.uri=null"]),
+    (["model=stacked", "model.units=[]", "model.activation=[]"], ["needs at least 1"]),
+    (["model=conv", "model.filters=[32,0]"], ["every entry must be >= 1"]),
 ])
 def test_config_errors(tmp_path, args, needles):
     out = seqexp(*args, cwd=tmp_path)
@@ -102,6 +104,9 @@ def test_nan_loss_fails_the_run_with_the_reason(tmp_path, jena_csv):
     (run,) = client.search_runs([client.get_experiment_by_name("seqexp").experiment_id])
     assert run.info.status == "FAILED" and "diverged" in run.data.tags["error"]
     assert "epoch" in line
+    # it logged an epoch but kept no backup to continue from: resuming is refused, cleanly
+    again = seqexp(f"trainer.resume={run.info.run_id}", f"tracking.uri={uri}", cwd=tmp_path)
+    assert_clean_failure(again, tmp_path, uri, "left no backup", "start a new run")
 
 
 class _Files(http.server.SimpleHTTPRequestHandler):

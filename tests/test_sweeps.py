@@ -61,6 +61,16 @@ def test_refused_combination_in_a_sweep_is_a_failed_run(tmp_path, jena_csv):
     assert "cannot encode dataset=jena" in glove.data.tags["error"]
 
 
+def test_a_sweep_stopped_early_still_ends_its_parent(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'sweep.db'}"
+    out = seqexp("-m", "model=gru,nope", *FAST, f"tracking.uri={uri}", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "Could not find 'model/nope'" in out.stderr.strip().splitlines()[-1]
+    _, parent, children = sweep_runs(uri)
+    assert parent.info.status == "FAILED" and "stopped before" in parent.data.tags["error"]
+    assert parent.data.tags["seqexp.pid"] and not children
+
+
 def test_four_parallel_jobs_share_one_sqlite_store(tmp_path, jena_csv):
     """joblib launcher, 4 jobs at once, MLflow's default sqlite store: no lost run."""
     out = seqexp("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=4",

@@ -27,6 +27,11 @@ class Batches(keras.utils.PyDataset):
         self.epoch = 0
         self._order = self._make_order()
 
+    def start_at(self, epoch: int) -> None:
+        """Continue the permutation schedule at ``epoch`` (a resumed run)."""
+        self.epoch = epoch
+        self._order = self._make_order()
+
     def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 

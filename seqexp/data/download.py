@@ -54,31 +54,55 @@ def local_or_download(path: str | None, url: str, option: str, sha256: str | Non
 
 
 def download(url: str, option: str, sha256: str | None = None) -> Path:
-    """Download ``url`` once into the cache and return the cached file.
+    """Download ``url`` once into ``cache_dir()/downloads`` and return the cached file.
 
-    A checksum mismatch deletes the bad file and retries once; no network fails with one line
+    The file appears there only when complete (downloaded into a temporary folder, checked,
+    then moved), and parallel jobs wait on a lock instead of downloading it twice. A
+    checksum mismatch deletes the bad file and retries once; no network fails with one line
     that says how to use a local copy instead.
     """
     from keras.utils import get_file
 
     name = Path(urlparse(url).path).name
-    for attempt in (1, 2):
-        try:
-            return Path(get_file(fname=name, origin=url, file_hash=sha256,
-                                 cache_dir=str(cache_dir()), cache_subdir="downloads"))
-        except ValueError as err:  # Keras: the file's hash does not match
-            bad = cache_dir() / "downloads" / name
-            bad.unlink(missing_ok=True)
-            if attempt == 2:
-                raise SeqexpError(f"the download of {url} does not match its sha256 twice "
-                                  f"({err}); download it yourself and pass {option}=<file>"
-                                  ) from None
-        except Exception as err:  # Keras wraps URLError/HTTPError in a bare Exception
-            raise SeqexpError(
-                f"cannot download {url} ({err.__class__.__name__}: {str(err)[:120]}); "
-                f"if you are offline, pass a local copy with {option}=/path/to/{name}"
-            ) from None
+    folder = cache_dir() / DOWNLOADS
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    with _locked(folder / f".{name}.lock"):
+        if target.exists() and (sha256 is None or sha256sum(target) == sha256):
+            return target
+        for attempt in (1, 2):
+            scratch = Path(tempfile.mkdtemp(dir=folder, prefix=f".{name}."))
+            try:
+                got = get_file(fname=name, origin=url, file_hash=sha256,
+                               cache_dir=str(scratch), cache_subdir=".")
+                os.replace(got, target)
+                return target
+            except ValueError as err:  # Keras: the file's hash does not match
+                if attempt == 2:
+                    raise SeqexpError(f"the download of {url} does not match its sha256 twice "
+                                      f"({err}); download it yourself and pass "
+                                      f"{option}=<file>") from None
+            except Exception as err:  # Keras wraps URLError/HTTPError in a bare Exception
+                raise SeqexpError(
+                    f"cannot download {url} ({err.__class__.__name__}: {str(err)[:120]}); "
+                    f"if you are offline, pass a local copy with {option}=/path/to/{name}"
+                ) from None
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
     raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes (parallel jobs sharing one cache)."""
+    import fcntl
+
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def sha256sum(path: str | Path) -> str:
@@ -147,26 +171,40 @@ def cache_entries() -> list[Path]:
     root = cache_dir()
     if not root.is_dir():
         return []
-    entries = [p for p in root.glob("*/*.npz") if p.parent.name != DOWNLOADS]
-    return sorted(entries, key=lambda p: p.stat().st_mtime)
+    stamped = []
+    for entry in root.glob("*/*.npz"):
+        if entry.parent.name == DOWNLOADS:
+            continue
+        try:  # another job may evict it meanwhile
+            stamped.append((entry.stat().st_mtime, entry.stat().st_size, entry))
+        except FileNotFoundError:
+            continue
+    return [entry for *_, entry in sorted(stamped, key=lambda t: t[0])]
 
 
 def evict(keep: Path | None = None, limit: int | None = None) -> list[Path]:
     """Delete least recently used entries until the derived cache fits ``limit`` bytes."""
     limit = cache_limit_bytes() if limit is None else limit
-    entries = cache_entries()
-    total = sum(p.stat().st_size for p in entries)
+    sizes = {entry: _size(entry) for entry in cache_entries()}
+    total = sum(sizes.values())
     removed = []
-    for entry in entries:
+    for entry, size in sizes.items():
         if total <= limit:
             break
         if entry == keep:
             continue
-        total -= entry.stat().st_size
+        total -= size
         entry.unlink(missing_ok=True)
         removed.append(entry)
         log.info("cache: evicted %s", entry)
     return removed
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def folder_size(path: Path) -> int:
@@ -204,6 +242,6 @@ def cache_main(argv: list[str] | None = None) -> None:
         total += size
         print(f"  {folder.name:12s} {size / 2**20:10.1f} MB  "
               f"{sum(1 for p in folder.rglob('*') if p.is_file())} files")
-    derived = sum(p.stat().st_size for p in cache_entries())
+    derived = sum(_size(p) for p in cache_entries())
     print(f"  {'total':12s} {total / 2**20:10.1f} MB (derived arrays {derived / 2**20:.1f} MB of "
           f"at most {cache_limit_bytes() / 2**20:.0f} MB)")

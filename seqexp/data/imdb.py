@@ -157,7 +157,7 @@ def _prepare(path: Path, cfg: DictConfig) -> dict[str, np.ndarray]:
     rng.shuffle(order)
     x_test, y_test = x_test[order], y_test[order]
 
-    split_at = math.ceil(len(x_train) * (1.0 - cfg.val_split))  # Keras validation_split
+    split_at = math.floor(len(x_train) * (1.0 - cfg.val_split))  # Keras validation_split
     if split_at >= len(x_train):
         raise SeqexpError(f"dataset.val_split={cfg.val_split} leaves no validation review out "
                           f"of {len(x_train)}: raise dataset.val_split")

@@ -30,7 +30,7 @@ class InputSpec:
 
 @dataclass
 class Encoded:
-    """Model-ready parts: a ``keras.utils.PyDataset`` or an ``(x, y)`` pair each."""
+    """Model-ready parts, a :class:`seqexp.data.batches.Batches` each."""
 
     train: Any
     val: Any
