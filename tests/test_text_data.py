@@ -157,7 +157,7 @@ def keras_reference(raw, num_words, maxlen, seed=113, val_split=0.2, reverse=Fal
         xs = [[1] + [w + 3 if w + 3 < num_words else 2 for w in row] for row in x[order]]
         xs = [row[::-1] for row in xs] if reverse else xs
         out[part] = (keras.utils.pad_sequences(xs, maxlen=maxlen), y[order])
-    split_at = int(np.ceil(len(out["train"][1]) * (1 - val_split)))
+    split_at = int(np.floor(len(out["train"][1]) * (1 - val_split)))  # as Keras validation_split
     x, y = out["train"]
     out["train"], out["val"] = (x[:split_at], y[:split_at]), (x[split_at:], y[split_at:])
     return out
@@ -247,3 +247,10 @@ def test_archive_fixture_is_a_real_tar_gz(tmp_path):
     with tarfile.open(archive, "r:gz") as tar:
         names = tar.getnames()
     assert "aclImdb/train/pos/0_8.txt" in names and "aclImdb/train/unsup/0_0.txt" in names
+
+
+def test_imdb_validation_split_rounds_like_keras(tmp_path):
+    """Keras's validation_split keeps floor(n * (1 - split)) samples for training."""
+    npz, index, _ = textdata.make_imdb_npz(tmp_path, train=40, test=20)
+    splits = load(imdb_cfg(npz, index, val_split=0.33))  # 40 * 0.67 = 26.8
+    assert (len(splits.train[1]), len(splits.val[1])) == (26, 14)
