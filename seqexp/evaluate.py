@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from seqexp.data import Splits
+from seqexp.errors import SeqexpError
 
 
 def baseline(splits: Splits, part: str) -> dict[str, float]:
@@ -44,7 +45,9 @@ def scored(splits: Splits, part: str, score: float, naive: dict[str, float],
 
 def best_epoch(history: dict[str, list[float]], splits: Splits) -> tuple[int, float]:
     """The epoch (0-based) with the best validation metric, and that metric."""
-    values = np.asarray(history[f"val_{splits.task.keras_metric}"], dtype=float)
-    pick = np.nanargmin if splits.task.mode == "min" else np.nanargmax
-    index = int(pick(values))
-    return index, float(values[index])
+    values = history[splits.task.history]
+    best = splits.task.best(values)
+    if best is None:
+        raise SeqexpError(f"every epoch's {splits.task.history} is NaN or infinite: lower "
+                          "trainer.learning_rate or check the data for extreme values")
+    return values.index(best), float(best)

@@ -93,7 +93,7 @@ def run_job(cfg: DictConfig) -> float:
 
         folder = run.checkpoint_dir(output_dir() / cfg.trainer.checkpoint_dir)
         checkpoint = folder / "best.weights.h5"
-        monitor = f"val_{task.keras_metric}"
+        monitor = task.history
         so_far = run.history([monitor]).get(monitor, [])  # epochs done before a resume
         if run.resumed and so_far:
             if not (folder / "backup" / "training_metadata.json").exists():
@@ -102,7 +102,7 @@ def run_job(cfg: DictConfig) -> float:
                     f"epoch in {folder / 'backup'}: it cannot continue; start a new run")
             encoded.train.start_at(len(so_far))
         train.fit(model, encoded, task, cfg.trainer, checkpoint, backup=folder / "backup",
-                  callbacks=[run.keras_callback()], best_so_far=train.best(so_far, task))
+                  callbacks=[run.keras_callback()], best_so_far=task.best(so_far))
         # The run's per-epoch record in MLflow is the whole history, across resumes.
         history = run.history(["loss", task.keras_metric, monitor])
         epoch, best = evaluate.best_epoch(history, splits)

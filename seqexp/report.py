@@ -44,11 +44,11 @@ import socket
 import sys
 import textwrap
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from seqexp.data import TASKS, Task
 from seqexp.errors import SeqexpError
 
 PARENT_TAG = "mlflow.parentRunId"
@@ -56,17 +56,7 @@ SWEEP_TAG = "seqexp.sweep"
 DEFAULT_EXPERIMENT = "seqexp"
 
 
-@dataclass(frozen=True)
-class Score:
-    """How a task is scored: its metric, which way it improves, its per-epoch history name."""
-
-    metric: str
-    mode: str  # "min" or "max"
-    history: str
-
-
-SCORES = {"regression": Score("mae", "min", "val_mae"),
-          "binary": Score("acc", "max", "val_accuracy")}
+SCORES = TASKS  # how each task is scored: metric, direction, per-epoch history
 
 
 # ---------------------------------------------------------------- reading runs
@@ -206,14 +196,14 @@ def _is_score(key: str, metric: str) -> bool:
     return key.startswith(prefixes) or key in ("val_skill", "test_skill")
 
 
-def partial_scores(client, run, score: Score) -> dict:
+def partial_scores(client, run, score: Task) -> dict:
     """For a run stopped before its final scores: the best per-epoch validation value so far,
     its skill against the baseline, and the epochs logged."""
     history = client.get_metric_history(run.info.run_id, score.history)
     if not history:
         return {}
     values = [m.value for m in history]
-    best = min(values) if score.mode == "min" else max(values)
+    best = score.best(values)
     naive = run.data.metrics.get(f"naive_val_{score.metric}")
     out = {f"best_val_{score.metric}": best, "epochs": len({m.step for m in history})}
     if naive is not None:

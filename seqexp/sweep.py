@@ -18,6 +18,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, flag_override
 
 from seqexp import tracking
+from seqexp.data import TASKS
 from seqexp.errors import SeqexpError
 
 
@@ -103,8 +104,9 @@ class MlflowSweep(Callback):
         if not len(ranked):
             return
         best = ranked.iloc[0]
-        metric = next(c for c in ("best_val_mae", "best_val_acc") if c in board.columns
-                      and best.get(c) == best.get(c))
+        metric = next(f"best_val_{t.metric}" for t in TASKS.values()
+                      if f"best_val_{t.metric}" in board.columns
+                      and best.get(f"best_val_{t.metric}") == best.get(f"best_val_{t.metric}"))
         naive = metric.replace("best_", "naive_")
         values = {metric: best[metric], naive: best.get(naive), "val_skill": best.get("val_skill")}
         self.parent.log_metrics({k: v for k, v in values.items() if v == v and v is not None})

@@ -20,14 +20,6 @@ def compile_model(model: keras.Model, task: Task, cfg: DictConfig) -> None:
     model.compile(optimizer=optimizer, loss=task.loss, metrics=[task.keras_metric])
 
 
-def best(values: list[float], task: Task) -> float | None:
-    """The best of a metric's values so far (None if there are none)."""
-    finite = [v for v in values if math.isfinite(v)]
-    if not finite:
-        return None
-    return min(finite) if task.mode == "min" else max(finite)
-
-
 def fit(model: keras.Model, encoded: Encoded, task: Task, cfg: DictConfig,
         checkpoint: Path, backup: Path, callbacks: list,
         best_so_far: float | None = None) -> dict[str, list[float]]:
@@ -37,7 +29,7 @@ def fit(model: keras.Model, encoded: Encoded, task: Task, cfg: DictConfig,
     when training is interrupted: fitting again with the same folder continues from there.
     ``best_so_far`` is the best validation metric of the epochs before such a resume.
     """
-    monitor = f"val_{task.keras_metric}"
+    monitor = task.history
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     callbacks = [
         # the tracker logs an epoch before the backup records it done: a kill in between

@@ -26,11 +26,24 @@ class Task:
     output_activation: str | None
     mode: str  # "min" or "max": which way the metric improves
 
+    @property
+    def history(self) -> str:
+        """The per-epoch validation metric Keras logs (``val_mae``, ``val_accuracy``)."""
+        return f"val_{self.keras_metric}"
+
+    def best(self, values):
+        """The best finite value (None if there is none)."""
+        finite = [v for v in values if v == v and abs(v) != float("inf")]
+        if not finite:
+            return None
+        return min(finite) if self.mode == "min" else max(finite)
+
 
 REGRESSION = Task("regression", loss="mae", metric="mae", keras_metric="mae",
                   output_activation=None, mode="min")
 BINARY = Task("binary", loss="binary_crossentropy", metric="acc", keras_metric="accuracy",
               output_activation="sigmoid", mode="max")
+TASKS = {task.kind: task for task in (REGRESSION, BINARY)}
 
 
 @dataclass
