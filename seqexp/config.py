@@ -365,8 +365,8 @@ def _check_range(group: str, node: Any, schema: type) -> None:
         key = f"{group}.{f.name}"
         if isinstance(value, ListConfig):
             if len(value) < meta.get("min_len", 0):
-                raise SeqexpError(f"{key}={list(value)} needs at least {meta['min_len']} "
-                                  "entries")
+                raise SeqexpError(f"{key}={list(value)} must list at least {meta['min_len']} "
+                                  "value(s)")
             for item in value:
                 if item is not None and "min" in meta and item < meta["min"]:
                     raise SeqexpError(f"{key}={list(value)}: every entry must be >= "

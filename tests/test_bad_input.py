@@ -46,7 +46,7 @@ def assert_clean_failure(out, tmp_path: Path, uri: str | None, *needles: str) ->
                          "use encoder=numeric"]),
     (["dataset=raw-imdb", "encoder=onehot", "model=gru"], ["encoder.mode=sequence"]),
     (["tracking.uri=''"], ["tracking.uri is empty", "tracking.uri=null"]),
-    (["model=stacked", "model.units=[]", "model.activation=[]"], ["needs at least 1"]),
+    (["model=stacked", "model.units=[]", "model.activation=[]"], ["must list at least 1 value(s)"]),
     (["model=conv", "model.filters=[32,0]"], ["every entry must be >= 1"]),
 ])
 def test_config_errors(tmp_path, args, needles):
