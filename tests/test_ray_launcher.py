@@ -48,7 +48,7 @@ def ray_head(tmp_path_factory):
     finally:  # the head and every daemon it started share its process group
         os.killpg(head.pid, signal.SIGTERM)
         try:
-            head.wait(timeout=30)
+            head.wait(timeout=8)
         except subprocess.TimeoutExpired:
             pass
         try:
