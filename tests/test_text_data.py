@@ -254,3 +254,13 @@ def test_imdb_validation_split_rounds_like_keras(tmp_path):
     npz, index, _ = textdata.make_imdb_npz(tmp_path, train=40, test=20)
     splits = load(imdb_cfg(npz, index, val_split=0.33))  # 40 * 0.67 = 26.8
     assert (len(splits.train[1]), len(splits.val[1])) == (26, 14)
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.5, 0.7, 0.9, 0.99])
+def test_raw_imdb_refuses_a_truncated_archive_wherever_it_is_cut(tmp_path, keep):
+    """tarfile alone reads a stream cut at a block boundary as a shorter archive; the loader
+    must not silently use fewer reviews."""
+    archive = textdata.make_aclimdb_tar(tmp_path, train=30, test=30)
+    archive.write_bytes(archive.read_bytes()[: int(archive.stat().st_size * keep)])
+    with pytest.raises(SeqexpError, match="corrupt or truncated"):
+        load(raw_cfg(archive, train_samples=1, val_samples=1))

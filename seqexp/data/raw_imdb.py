@@ -14,6 +14,7 @@ different training sizes are scored on the same reviews.
 
 from __future__ import annotations
 
+import gzip
 import posixpath
 import re
 import tarfile
@@ -75,14 +76,21 @@ def _sorted_reviews(found: dict) -> dict[str, tuple[list[str], np.ndarray]]:
 def _from_tar(source: Path) -> dict:
     found = {(part, label): [] for part in PARTS for label in LABELS}
     try:
-        with tarfile.open(source, "r|*") as archive:
-            for member in archive:
-                _check_member(member, source)
-                match = REVIEW.search(member.name)
-                if match and member.isfile():
-                    data = archive.extractfile(member).read()
-                    found[match[1], match[2]].append(
-                        (match[3], data.decode("utf-8", errors="replace")))
+        with open(source, "rb") as raw:
+            gz = gzip.GzipFile(fileobj=raw) if raw.read(2) == b"\x1f\x8b" else None
+            raw.seek(0)
+            with tarfile.open(fileobj=gz or raw, mode="r|") as archive:
+                for member in archive:
+                    _check_member(member, source)
+                    match = REVIEW.search(member.name)
+                    if match and member.isfile():
+                        data = archive.extractfile(member).read()
+                        found[match[1], match[2]].append(
+                            (match[3], data.decode("utf-8", errors="replace")))
+            # tarfile takes a stream cut short at a block boundary for the archive's end;
+            # the gzip layer does not: reading it to its end raises EOFError if truncated
+            while gz is not None and gz.read(1 << 20):
+                pass
     except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
         raise SeqexpError(f"archive {source} is corrupt or truncated ({err.__class__.__name__}: "
                           f"{str(err)[:80]}): download it again (delete the cached copy) or pass "
