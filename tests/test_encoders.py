@@ -11,12 +11,17 @@ import zipfile
 import keras
 import numpy as np
 import pytest
+import scipy.sparse
 from omegaconf import OmegaConf
 
 from seqexp import config, data, models
 from seqexp.config import EmbeddingConfig, GloveConfig, HashConfig, ImdbConfig, OneHotConfig
 from seqexp.encoders import Batching, encode
+from seqexp.encoders import bags as bag_encoders
+from seqexp.encoders import glove as glove_encoder
 from seqexp.encoders import text as text_encoders
+from seqexp.encoders.hashing import hash_buckets
+from seqexp.encoders.vectorize import Vectorizer
 from seqexp.errors import SeqexpError
 from tests import textdata
 from tests.conftest import compose_cfg
@@ -36,7 +41,7 @@ def whole(part):
     if not part.shuffle:  # evaluation batches walk the reviews in order
         xs, ys = zip(*(part[i] for i in range(len(part))), strict=True)
         return np.concatenate(xs), np.concatenate(ys)
-    x = part.x.dense() if isinstance(part.x, text_encoders.Bags) else part.x
+    x = part.x.toarray() if scipy.sparse.issparse(part.x) else part.x
     return x, part.y
 
 
@@ -127,7 +132,7 @@ def test_onehot_sequence_is_one_hot_inside_the_model():
 def test_hash_buckets_and_collisions():
     splits = textdata.text_splits(BOOK)
     vocab = vocabulary(splits)
-    buckets = text_encoders.hash_buckets(vocab, 1000)
+    buckets = hash_buckets(vocab, 1000)
     assert buckets[0] == 0 and ((buckets[1:] >= 1) & (buckets[1:] < 1000)).all()
 
     enc = run(splits, HashConfig, dim=1000, mode="sequence")
@@ -151,19 +156,19 @@ def test_hash_buckets_and_collisions():
     assert len(vocabulary(small)) == 4
     every = text_encoders.text_ids(small, "word", every_word=True)[1]
     x = whole(run(small, HashConfig, dim=1000, mode="sequence").train)[0]
-    np.testing.assert_array_equal(x[1, 3:], text_encoders.hash_buckets(DOG, 1000))
+    np.testing.assert_array_equal(x[1, 3:], hash_buckets(DOG, 1000))
     assert set(every) == set(vocab)
 
     # two buckets (one besides padding): every word collides
     assert run(splits, HashConfig, dim=2).metrics["hash_collisions"] == 1.0
-    assert text_encoders.collision_fraction(["", "[UNK]", "a", "b", "c"],
+    assert bag_encoders.collision_fraction(["", "[UNK]", "a", "b", "c"],
                                             np.array([0, 1, 5, 5, 7])) == pytest.approx(2 / 3)
 
 
 def test_hash_is_identical_in_another_process():
     words = ["the", "cat", "sat", "on", "mat", "dog", "ate", "my", "homework"]
-    here = [text_encoders.hash_buckets(words, 1000, salt).tolist() for salt in (0, 133)]
-    code = ("import json; from seqexp.encoders.text import hash_buckets; print(json.dumps("
+    here = [hash_buckets(words, 1000, salt).tolist() for salt in (0, 133)]
+    code = ("import json; from seqexp.encoders.hashing import hash_buckets; print(json.dumps("
             f"[hash_buckets({words!r}, 1000, salt).tolist() for salt in (0, 133)]))")
     env = {**os.environ, "PYTHONHASHSEED": "12345", "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
@@ -230,8 +235,8 @@ def test_second_encoding_is_a_cache_hit(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("vectorized again")
 
-    monkeypatch.setattr(keras.layers.TextVectorization, "adapt", fail)
-    monkeypatch.setattr(text_encoders, "read_glove", fail)
+    monkeypatch.setattr(Vectorizer, "adapt", fail)
+    monkeypatch.setattr(glove_encoder, "read_glove", fail)
     again = {name: whole(run(splits, schema, **kw).train)[0] for name, schema, kw in [
         ("ids", EmbeddingConfig, {}), ("bags", OneHotConfig, {"mode": "tf_idf", "ngrams": 2}),
         ("glove", GloveConfig, {"path": str(path), "dim": 6})]}
@@ -270,7 +275,7 @@ def test_encoders_on_keras_imdb_ids(tmp_path):
 
     hashed = run(splits, HashConfig, mode="sequence")
     np.testing.assert_array_equal(whole(hashed.train)[0],
-                                  text_encoders.hash_buckets(words, 1000)[splits.train[0]])
+                                  hash_buckets(words, 1000)[splits.train[0]])
 
     bags = whole(run(splits, OneHotConfig, mode="count").train)[0]
     x = splits.train[0]

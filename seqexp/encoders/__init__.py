@@ -63,7 +63,7 @@ def register(name: str) -> Callable[[Encoder], Encoder]:
 
 
 def encode(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
-    for module in ("numeric", "text"):
+    for module in ("numeric", "bags", "sequences", "glove"):
         try:
             importlib.import_module(f"seqexp.encoders.{module}")
         except ModuleNotFoundError as err:
