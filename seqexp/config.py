@@ -63,6 +63,7 @@ class JenaConfig(DatasetConfig):
     lookback: int = _f(1440, "rows of history per sample", min=1)
     step: int = _f(6, "sampling period within the lookback, in rows", min=1)
     delay: int = _f(144, "rows ahead of the window's end to forecast", min=0)
+    stride: int = _f(1, "rows between the ends of consecutive windows (book: 1)", min=1)
     shuffle: bool = _f(True, "draw training windows at random (book listing 6.33)")
 
 

@@ -43,7 +43,9 @@ def test_defaults_are_the_offline_sample():
     cfg = compose_cfg()
     assert cfg.dataset.name == "jena-sample"
     assert cfg.dataset.path.endswith("jena_sample.csv.zip")
-    assert (cfg.dataset.lookback, cfg.dataset.step, cfg.dataset.delay) == (1440, 6, 144)
+    # the sample: half the book's lookback, one window per hour (see jena-sample.yaml)
+    d = cfg.dataset
+    assert (d.lookback, d.step, d.delay, d.stride) == (720, 6, 144, 6)
 
 
 def test_jena_book_defaults():

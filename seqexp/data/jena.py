@@ -94,7 +94,7 @@ def load_jena(cfg: DictConfig) -> Splits:
     def split(name: str) -> Windows:
         first, last = cfg[name]
         windows = Windows.between(data, first, last, lookback=cfg.lookback, step=cfg.step,
-                                  delay=cfg.delay, target_col=target_col)
+                                  delay=cfg.delay, target_col=target_col, stride=cfg.stride)
         if len(windows) == 0:
             raise SeqexpError(
                 f"dataset.{name}={list(cfg[name])} holds no window of lookback "

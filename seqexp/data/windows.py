@@ -27,12 +27,13 @@ class Windows:
 
     @classmethod
     def between(cls, data: np.ndarray, first: int, last: int | None, *, lookback: int,
-                step: int, delay: int, target_col: int) -> Windows:
+                step: int, delay: int, target_col: int, stride: int = 1) -> Windows:
         """Windows whose end row i lies in [first + lookback, last) as in listing 6.33
-        (last=None: the end of the data less the delay)."""
+        (last=None: the end of the data less the delay), one every ``stride`` rows (the
+        book: 1, a window ending at every row)."""
         limit = len(data) - delay - 1
         stop = limit if last is None else min(last, limit)
-        ends = np.arange(first + lookback, max(stop, first + lookback), dtype=np.int64)
+        ends = np.arange(first + lookback, max(stop, first + lookback), stride, dtype=np.int64)
         return cls(data, ends, lookback, step, delay, target_col)
 
     def __len__(self) -> int:
