@@ -36,9 +36,10 @@ def main() -> None:
     os.environ["SEQEXP_CACHE_DIR"] = cache
     import seqexp.data.raw_imdb  # noqa: F401  (import Keras before timing)
     import seqexp.encoders.text  # noqa: F401
-    from seqexp.config import EmbeddingConfig, OneHotConfig, RawImdbConfig
     from seqexp.data import load
+    from seqexp.data.schemas import RawImdbConfig
     from seqexp.encoders import Batching, encode
+    from seqexp.encoders.schemas import EmbeddingConfig, OneHotConfig
 
     dataset = OmegaConf.structured(RawImdbConfig(path=args.archive, train_samples=None,
                                                  maxlen=args.maxlen, max_words=args.max_words))

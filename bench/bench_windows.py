@@ -44,8 +44,8 @@ def main() -> None:
 
     from omegaconf import OmegaConf
 
-    from seqexp.config import JenaConfig
     from seqexp.data import load
+    from seqexp.data.schemas import JenaConfig
     from seqexp.data.synthetic import write_jena_csv
     from seqexp.data.windows import WindowBatches, book_generator
 

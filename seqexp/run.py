@@ -6,10 +6,12 @@ config has been validated, so ``seqexp --help`` and config errors answer at once
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import traceback
+from collections.abc import Iterator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
 
@@ -79,25 +81,59 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-HYDRA_NOISE = ("full_key:", "reference_type", "object_type", "Config search path",
-               "provider=", "Set the environment variable HYDRA_FULL_ERROR")
-
-
 def one_line(err: BaseException) -> str:
-    """Hydra's and OmegaConf's multi-line config errors as one line (option lists joined)."""
-    parts: list[str] = []
-    for exc in (err, err.__cause__):
-        if exc is None:
-            continue
-        for raw in str(exc).splitlines():
-            line = raw.strip()
-            if not line or line.startswith(HYDRA_NOISE) or line in parts:
-                continue
-            if raw.startswith("\t") and parts and parts[-1].endswith((":", ",")):
-                parts[-1] = f"{parts[-1]} {line},"
-            else:
-                parts.append(line)
-    return "; ".join(p.rstrip(",") for p in parts)
+    """A config error as one line, from Hydra's and OmegaConf's exception objects: the
+    option Hydra could not find with the group's options, the override it could not parse,
+    the key OmegaConf refused (an enum's allowed values named)."""
+    from hydra.errors import MissingConfigException, OverrideParseException
+    from omegaconf.errors import OmegaConfBaseException
+
+    headline = "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
+    if isinstance(err, MissingConfigException):
+        headline = str(err).splitlines()[0]
+        group = err.missing_cfg_file.rpartition("/")[0]
+        if err.options:
+            headline += f"; Available options in '{group}': {', '.join(err.options)}"
+        return headline
+    if isinstance(err, OverrideParseException):
+        return "; ".join(line.strip() for line in err.message.splitlines() if line.strip())
+    cause = err if isinstance(err, OmegaConfBaseException) else err.__cause__
+    if not isinstance(cause, OmegaConfBaseException):
+        return headline
+    allowed = enum_values(cause.object_type, cause.key)
+    if allowed is not None:
+        return f"{cause.full_key}={cause.value} is not allowed: choose one of {', '.join(allowed)}"
+    reason = str(cause.msg).splitlines()[0] if cause.msg else type(cause).__name__
+    return reason if cause is err else f"{headline}; {reason}"
+
+
+def enum_values(schema: object, key: object) -> list[str] | None:
+    """The allowed values of ``schema``'s field ``key`` when it is an enum, else None."""
+    import enum
+    import typing
+
+    try:
+        hint = typing.get_type_hints(schema).get(key)
+    except (TypeError, NameError):
+        return None
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return [str(member.value) for member in hint]
+    return None
+
+
+@contextlib.contextmanager
+def hydra_raises() -> Iterator[None]:
+    """Let Hydra raise its errors to us (its documented HYDRA_FULL_ERROR switch), for the
+    duration of the call only."""
+    before = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = before
 
 
 def main() -> None:
@@ -107,9 +143,9 @@ def main() -> None:
     from omegaconf.errors import OmegaConfBaseException
 
     user_wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
-    os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra raise instead of printing and exiting 1
     try:
-        task()
+        with hydra_raises():
+            task()
     except (HydraException, OmegaConfBaseException) as err:
         if user_wants_traceback:
             raise

@@ -39,6 +39,8 @@ def assert_clean_failure(out, tmp_path: Path, uri: str | None, *needles: str) ->
     (["model=nope"], ["Could not find 'model/nope'", "gru"]),
     (["trainer.epochs=abc"], ["trainer.epochs=abc", "could not be converted to Integer"]),
     (["trainer.epochs=0"], ["trainer.epochs=0 is too small", ">= 1"]),
+    (["trainer.optimizer=adagrad"], ["trainer.optimizer=adagrad is not allowed",
+                                     "choose one of rmsprop, adam, sgd"]),
     (["dataset.delay=-1"], ["dataset.delay=-1 is too small"]),
     (["dataset.lookback=3"], ["smaller than dataset.step=6", "raise lookback"]),
     (["dataset.val=[100,16000]"], ["dataset.train and dataset.val overlap"]),

@@ -15,14 +15,16 @@ import scipy.sparse
 from omegaconf import OmegaConf
 
 from seqexp import config, data, models
-from seqexp.config import EmbeddingConfig, GloveConfig, HashConfig, ImdbConfig, OneHotConfig
+from seqexp.data.schemas import ImdbConfig
 from seqexp.encoders import Batching, encode
 from seqexp.encoders import bags as bag_encoders
 from seqexp.encoders import glove as glove_encoder
 from seqexp.encoders import text as text_encoders
 from seqexp.encoders.hashing import hash_buckets
+from seqexp.encoders.schemas import EmbeddingConfig, GloveConfig, HashConfig, OneHotConfig
 from seqexp.encoders.vectorize import Vectorizer
 from seqexp.errors import SeqexpError
+from seqexp.rules import check_onehot
 from tests import textdata
 from tests.conftest import compose_cfg
 
@@ -300,8 +302,8 @@ def test_encoders_on_keras_imdb_ids(tmp_path):
 
 def test_onehot_check_refuses_ngram_sequences():
     with pytest.raises(SeqexpError, match="encoder.ngrams=2 makes a bag of n-grams"):
-        OneHotConfig(mode="sequence", ngrams=2).check("text")
-    OneHotConfig(mode="count", ngrams=3).check("text")
+        check_onehot(OneHotConfig(mode="sequence", ngrams=2), "text")
+    check_onehot(OneHotConfig(mode="count", ngrams=3), "text")
 
 
 # --------------------------------------------------------------------------- every model x encoder
@@ -318,7 +320,7 @@ ENCODERS = {
     "glove": ["encoder=glove", "encoder.dim=6"],
 }
 BAGS = {"onehot", "onehot-tfidf-bigrams", "hash"}
-MODELS = list(config.SCHEMAS["model"])
+MODELS = list(config.GROUPS["model"].options())
 EXTRAS = {"onehot-tfidf-bigrams": ["dense", "lstm"], "onehot-char": ["gru", "conv"],
           "embedding-masked": ["dense", "lstm", "bi", "conv-gru"]}
 PAIRS = [(e, m) for e in ENCODERS for m in EXTRAS.get(e, MODELS)]

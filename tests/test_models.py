@@ -12,7 +12,7 @@ from seqexp.errors import SeqexpError
 from tests.conftest import SMALL_JENA, compose_cfg
 
 
-@pytest.mark.parametrize("model", list(config.SCHEMAS["model"]))
+@pytest.mark.parametrize("model", list(config.GROUPS["model"].options()))
 def test_model_trains_a_step_on_jena(model, jena_csv):
     # conv stacks need long sequences (book: 240 steps): sample every 2nd row for them
     step = ["dataset.step=2"] if model.startswith("conv") else []

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from seqexp.config import ImdbConfig, RawImdbConfig
 from seqexp.data import BINARY, imdb, load, raw_imdb
 from seqexp.data.imdb import pad_ragged
+from seqexp.data.schemas import ImdbConfig, RawImdbConfig
 from seqexp.errors import SeqexpError
 from tests import textdata
 

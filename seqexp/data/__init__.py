@@ -1,18 +1,20 @@
 """Datasets: load and cache raw data, split it the book's way, hand back :class:`Splits`.
 
-One module per dataset family registers its loader with :func:`register`; :func:`load`
-picks it by ``dataset.loader``. A loader reads only its own ``dataset`` config.
+Each dataset family has a schema in :mod:`seqexp.data.schemas` (a :class:`DatasetConfig`
+whose ``name`` is the option, ``dataset=jena``) and a loader registered against it with
+:func:`register` in its own module; :func:`load` picks the loader by ``dataset.loader``.
+A loader reads only its own ``dataset`` config.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from omegaconf import DictConfig
+from omegaconf import MISSING, DictConfig
 
-from seqexp.errors import SeqexpError
+from seqexp.registry import Registry, option
 
 
 @dataclass(frozen=True)
@@ -64,34 +66,26 @@ class Splits:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class DatasetConfig:
+    """Base of the dataset schemas. ``produces``: what the family hands downstream,
+    "numbers" (a numeric time series), "tokens" (integer word ids, Keras IMDB) or "text"
+    (raw review strings); encoders say which of these they consume."""
+
+    produces: ClassVar[str] = "numbers"
+    name: str = MISSING
+    loader: str = option(MISSING, "loader family in seqexp.data (the schema's option name)")
+    path: str | None = option(None, "local file or folder; null downloads and caches")
+    url: str = option(MISSING, "canonical download address")
+    sha256: str | None = option(None, "expected sha256 of the download (null: not checked)")
+    default_encoder: str = option("numeric", "encoder used when encoder=auto")
+
+
 Loader = Callable[[DictConfig], Splits]
-LOADERS: dict[str, Loader] = {}
-
-
-def register(name: str) -> Callable[[Loader], Loader]:
-    def deco(fn: Loader) -> Loader:
-        LOADERS[name] = fn
-        return fn
-
-    return deco
+DATASETS = Registry("dataset", DatasetConfig, "seqexp.data", schemas="seqexp.data.schemas")
+register = DATASETS.register
 
 
 def load(cfg: DictConfig) -> Splits:
     """Load the dataset that ``cfg`` (the ``dataset`` group) describes."""
-    _import_families()
-    loader = LOADERS.get(cfg.loader)
-    if loader is None:
-        raise SeqexpError(f"dataset.loader={cfg.loader} is unknown: use one of "
-                          f"{', '.join(sorted(LOADERS))}")
-    return loader(cfg)
-
-
-def _import_families() -> None:
-    import importlib
-
-    for module in ("jena", "imdb", "raw_imdb"):
-        try:
-            importlib.import_module(f"seqexp.data.{module}")
-        except ModuleNotFoundError as err:
-            if err.name != f"seqexp.data.{module}":
-                raise
+    return DATASETS.builder(cfg.loader, "dataset.loader")(cfg)

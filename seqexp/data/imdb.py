@@ -27,6 +27,7 @@ from omegaconf import DictConfig
 
 from seqexp.data import BINARY, Splits, register
 from seqexp.data.download import cached_arrays, local_or_download, sha256sum
+from seqexp.data.schemas import ImdbConfig
 from seqexp.errors import SeqexpError
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,7 @@ def vocabulary(word_index_path: Path, num_words: int) -> list[str]:
     return words
 
 
-@register("imdb")
+@register(ImdbConfig)
 def load_imdb(cfg: DictConfig) -> Splits:
     path = local_or_download(cfg.path, cfg.url, "dataset.path", cfg.sha256)
     index_path = local_or_download(cfg.word_index_path, cfg.word_index_url,

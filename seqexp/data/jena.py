@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 
 from seqexp.data import REGRESSION, Splits, register
 from seqexp.data.download import local_or_download, sha256sum
+from seqexp.data.schemas import JenaConfig
 from seqexp.data.windows import Windows
 from seqexp.errors import SeqexpError
 
@@ -73,7 +74,7 @@ def unit_of(column: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", (match.group(1) if match else "units").lower()).strip("_")
 
 
-@register("jena")
+@register(JenaConfig)
 def load_jena(cfg: DictConfig) -> Splits:
     source = local_or_download(cfg.path, cfg.url, "dataset.path", cfg.sha256)
     frame = read_record(source)

@@ -26,6 +26,7 @@ from omegaconf import DictConfig
 
 from seqexp.data import BINARY, Splits, register
 from seqexp.data.download import cached_arrays, local_or_download, sha256sum
+from seqexp.data.schemas import RawImdbConfig
 from seqexp.errors import SeqexpError
 
 REVIEW = re.compile(r"(?:^|/)(train|test)/(neg|pos)/([^/]+\.txt)$")
@@ -161,7 +162,7 @@ def draw(n: int, train_samples: int | None, val_samples: int, seed: int,
     return order[:train_n], order[n - val_samples:]
 
 
-@register("raw-imdb")
+@register(RawImdbConfig)
 def load_raw_imdb(cfg: DictConfig) -> Splits:
     source = local_or_download(cfg.path, cfg.url, "dataset.path", cfg.sha256)
     digest = sha256sum(source)

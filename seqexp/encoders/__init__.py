@@ -1,21 +1,22 @@
 """Encoders: turn a dataset's parts into model inputs, fitted on the training part only.
 
-Each encoder registers a function ``(splits, encoder_cfg, batch_size, seed, steps) -> Encoded``
-with :func:`register`. What crosses to the model is an :class:`InputSpec` and the Keras
-layers the encoder places at the front of the model (an Embedding, say), never the config.
+Each encoder has a schema in :mod:`seqexp.encoders.schemas` (an :class:`EncoderConfig` whose
+``name`` is the option, ``encoder=onehot``) and a function
+``(splits, encoder_cfg, batching) -> Encoded`` registered against it with :func:`register`.
+What crosses to the model is an :class:`InputSpec` and the Keras layers the encoder places at
+the front of the model (an Embedding, say), never the config.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from omegaconf import DictConfig
+from omegaconf import MISSING, DictConfig
 
 from seqexp.data import Splits
-from seqexp.errors import SeqexpError
+from seqexp.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -50,27 +51,24 @@ class Batching:
     steps_per_epoch: int | None
 
 
+@dataclass
+class EncoderConfig:
+    """Base of the encoder schemas. ``consumes``: the dataset kinds it encodes ("numbers",
+    "tokens", "text"); :meth:`produces`: "sequence" (batch, time, features) or "bag"
+    (batch, features) inputs for the model."""
+
+    consumes: ClassVar[frozenset] = frozenset()
+    name: str = MISSING
+
+    def produces(self) -> str:
+        return "sequence"
+
+
 Encoder = Callable[[Splits, DictConfig, Batching], Encoded]
-ENCODERS: dict[str, Encoder] = {}
-
-
-def register(name: str) -> Callable[[Encoder], Encoder]:
-    def deco(fn: Encoder) -> Encoder:
-        ENCODERS[name] = fn
-        return fn
-
-    return deco
+ENCODERS = Registry("encoder", EncoderConfig, "seqexp.encoders",
+                    schemas="seqexp.encoders.schemas")
+register = ENCODERS.register
 
 
 def encode(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
-    for module in ("numeric", "bags", "sequences", "glove"):
-        try:
-            importlib.import_module(f"seqexp.encoders.{module}")
-        except ModuleNotFoundError as err:
-            if err.name != f"seqexp.encoders.{module}":
-                raise
-    encoder = ENCODERS.get(cfg.name)
-    if encoder is None:
-        raise SeqexpError(f"encoder={cfg.name} is not implemented: use one of "
-                          f"{', '.join(sorted(ENCODERS))}")
-    return encoder(splits, cfg, batching)
+    return ENCODERS.builder(cfg.name)(splits, cfg, batching)

@@ -8,10 +8,10 @@ import keras
 import numpy as np
 from omegaconf import DictConfig
 
-from seqexp.config import OneHotConfig
 from seqexp.data import Splits
 from seqexp.encoders import Batching, Encoded, register
 from seqexp.encoders.hashing import hash_buckets
+from seqexp.encoders.schemas import HashConfig, OneHotConfig
 from seqexp.encoders.text import (
     SPECIAL,
     bag_spec,
@@ -23,15 +23,16 @@ from seqexp.encoders.text import (
     sequences,
     text_bags,
 )
+from seqexp.rules import check_onehot
 
 __all__ = ["onehot", "hashed", "hash_buckets", "collision_fraction"]
 
 
-@register("onehot")
+@register(OneHotConfig)
 def onehot(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
     """One-hot per timestep (``mode=sequence``, listings 6.1-6.3) or a bag of words/n-grams."""
     require_text(splits)
-    OneHotConfig.check(cfg, splits.kind)
+    check_onehot(cfg, splits.kind)
     if cfg.mode == "sequence":
         xs, vocabulary = sequences(splits, cfg.level)
         size = len(vocabulary)
@@ -55,7 +56,7 @@ def collision_fraction(vocabulary: list[str], buckets: np.ndarray) -> float:
     return float(np.mean(np.bincount(used)[used] > 1))
 
 
-@register("hash")
+@register(HashConfig)
 def hashed(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
     """The hashing trick (listing 6.4): each word replaced by its stable hash bucket. On raw
     text every word seen in training is hashed (no max_words cut; words never seen in

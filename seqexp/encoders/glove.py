@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from seqexp.data import Splits
 from seqexp.data.download import cached_arrays, local_or_download, sha256sum
 from seqexp.encoders import Batching, Encoded, register
+from seqexp.encoders.schemas import GloveConfig
 from seqexp.encoders.text import (
     SPECIAL,
     code_digest,
@@ -115,7 +116,7 @@ def glove_matrix(path: Path, vocabulary: list[str], dim: int) -> tuple[np.ndarra
     return arrays["matrix"], arrays["found"]
 
 
-@register("glove")
+@register(GloveConfig)
 def glove(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
     """Pretrained GloVe vectors in a frozen Embedding (listings 6.10-6.13)."""
     require_text(splits)

@@ -7,9 +7,10 @@ from omegaconf import DictConfig
 from seqexp.data import Splits
 from seqexp.data.windows import WindowBatches
 from seqexp.encoders import Batching, Encoded, InputSpec, register
+from seqexp.encoders.schemas import NumericConfig
 
 
-@register("numeric")
+@register(NumericConfig)
 def numeric(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
     train = splits.train
     return Encoded(

@@ -7,10 +7,11 @@ from omegaconf import DictConfig
 
 from seqexp.data import Splits
 from seqexp.encoders import Batching, Encoded, register
+from seqexp.encoders.schemas import EmbeddingConfig
 from seqexp.encoders.text import encoded, require_text, sequence_spec, sequences
 
 
-@register("embedding")
+@register(EmbeddingConfig)
 def embedding(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
     """A learned Embedding (listings 6.5-6.7)."""
     require_text(splits)

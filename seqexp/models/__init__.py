@@ -1,45 +1,46 @@
-"""Models: one builder per architecture family, registered by name.
+"""Models: one builder per architecture family, registered with its schema.
 
-A builder takes the :class:`~seqexp.encoders.InputSpec` and its own ``model`` config and
-returns the model's body as a list of Keras layers; :func:`build` frames it between the
-Input (plus the encoder's layers) and the task's output layer, so one builder serves both
-regression on numbers and classification of text.
+A model module declares the schema of each option (a :class:`ModelConfig` whose ``name`` is
+the option, ``model=gru``) right beside its builder, registered with :func:`register`. A
+builder takes the :class:`~seqexp.encoders.InputSpec` and its own ``model`` config and returns
+the model's body as a list of Keras layers; :func:`build` frames it between the Input (plus
+the encoder's layers) and the task's output layer, so one builder serves both regression on
+numbers and classification of text. Model modules import Keras inside their builders: the
+CLI reads their schemas without paying for it.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
-from omegaconf import DictConfig
+from omegaconf import MISSING, DictConfig
 
 from seqexp.data import Task
 from seqexp.encoders import InputSpec
 from seqexp.errors import SeqexpError
+from seqexp.registry import Registry
+
+
+@dataclass
+class ModelConfig:
+    """Base of the model schemas. ``accepts``: the inputs it takes, "sequence" and/or "bag"."""
+
+    accepts: ClassVar[frozenset] = frozenset({"sequence"})
+    name: str = MISSING
+
 
 Builder = Callable[[InputSpec, DictConfig], list]
-BUILDERS: dict[str, Builder] = {}
-FAMILIES = ("dense", "recurrent", "conv")
-
-
-def register(*names: str) -> Callable[[Builder], Builder]:
-    def deco(fn: Builder) -> Builder:
-        for name in names:
-            BUILDERS[name] = fn
-        return fn
-
-    return deco
+MODELS = Registry("model", ModelConfig, "seqexp.models")
+register = MODELS.register
 
 
 def build(spec: InputSpec, encoder_layers: list, cfg: DictConfig, task: Task):
     """A ``keras.Sequential``: Input, encoder layers, the builder's body, the output."""
     import keras
 
-    for family in FAMILIES:
-        importlib.import_module(f"seqexp.models.{family}")
-    builder = BUILDERS.get(cfg.name)
-    if builder is None:
-        raise SeqexpError(f"model={cfg.name} has no builder: use one of {', '.join(BUILDERS)}")
+    builder = MODELS.builder(cfg.name)
     try:
         return keras.Sequential(
             [

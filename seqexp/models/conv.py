@@ -3,15 +3,42 @@ feeding a GRU (6.49)."""
 
 from __future__ import annotations
 
-import keras
+from dataclasses import dataclass
+
 from omegaconf import DictConfig
 
 from seqexp.encoders import InputSpec
-from seqexp.models import register
+from seqexp.models import ModelConfig, register
+from seqexp.registry import option
+
+
+@dataclass
+class ConvConfig(ModelConfig):
+    """Conv1D/MaxPooling1D stack with global max pooling (listings 6.46, 6.47)."""
+
+    name: str = "conv"
+    filters: list[int] = option([32, 32, 32], "filters of each Conv1D (listing 6.47)", min=1,
+                                min_len=1)
+    kernel_size: int = option(5, "Conv1D kernel size", min=1)
+    pool_size: int = option(3, "MaxPooling1D between convolutions", min=1)
+
+
+@dataclass
+class ConvGruConfig(ConvConfig):
+    """Conv1D front end feeding a GRU (listing 6.49)."""
+
+    name: str = "conv-gru"
+    filters: list[int] = option([32, 32], "filters of each Conv1D (listing 6.49)", min=1,
+                                min_len=1)
+    units: int = option(32, "GRU units", min=1)
+    dropout: float = option(0.1, "GRU input dropout", min=0.0, max=0.95)
+    recurrent_dropout: float = option(0.5, "GRU recurrent dropout", min=0.0, max=0.95)
 
 
 def conv_stack(cfg: DictConfig) -> list:
     """Conv1D(relu) per entry of ``filters``, with MaxPooling1D between them."""
+    import keras
+
     layers = []
     for i, filters in enumerate(cfg.filters):
         if i:
@@ -20,13 +47,17 @@ def conv_stack(cfg: DictConfig) -> list:
     return layers
 
 
-@register("conv")
+@register(ConvConfig)
 def conv(spec: InputSpec, cfg: DictConfig) -> list:
+    import keras
+
     return conv_stack(cfg) + [keras.layers.GlobalMaxPooling1D()]
 
 
-@register("conv-gru")
+@register(ConvGruConfig)
 def conv_gru(spec: InputSpec, cfg: DictConfig) -> list:
+    import keras
+
     return conv_stack(cfg) + [
         keras.layers.GRU(cfg.units, dropout=cfg.dropout, recurrent_dropout=cfg.recurrent_dropout)
     ]

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-import keras
+from dataclasses import dataclass
+from typing import ClassVar
+
 from omegaconf import DictConfig
 
 from seqexp.encoders import InputSpec
-from seqexp.models import register
+from seqexp.models import ModelConfig, register
+from seqexp.registry import option
 
 
-@register("dense")
+@dataclass
+class DenseConfig(ModelConfig):
+    """Flatten, Dense 32 relu, Dense 1 (listing 6.37; 6.7/6.12 on text)."""
+
+    accepts: ClassVar[frozenset] = frozenset({"sequence", "bag"})
+    name: str = "dense"
+    units: list[int] = option([32], "hidden Dense layers (relu); [] for none (listing 6.7)",
+                              min=1)
+
+
+@register(DenseConfig)
 def dense(spec: InputSpec, cfg: DictConfig) -> list:
+    import keras
+
     layers = [keras.layers.Flatten()] if spec.kind == "sequence" else []
     return layers + [keras.layers.Dense(units, activation="relu") for units in cfg.units]

@@ -1,0 +1,169 @@
+"""Validation rules the schemas' types cannot express, checked before any data is read and
+before TensorFlow, Keras or MLflow are imported. One function per concern:
+
+- :func:`check_ranges`: the bounds each schema field declares (``min``, ``max``, ``min_len``);
+- :func:`check_combination`: whether the dataset, the encoder and the model fit together;
+- :func:`check_splits`: the row ranges and window of a Jena-format dataset;
+- :func:`check_tracking` and :func:`check_layers`: settings whose parts must agree.
+
+Names and types (enums included) are checked by Hydra and OmegaConf at composition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
+
+from seqexp.errors import SeqexpError
+
+GROUPS = ("dataset", "encoder", "model", "trainer", "tracking")
+
+
+def validate(cfg: DictConfig) -> None:
+    """Resolve ``encoder=auto``, then check ranges and combinations; raise SeqexpError."""
+    resolve_auto_encoder(cfg)
+    check_ranges(cfg)
+    check_combination(cfg)
+    if cfg.dataset.loader == "jena":
+        check_splits(cfg.dataset)
+    check_tracking(cfg.tracking)
+    check_layers(cfg.model)
+
+
+def schema_of(cfg: DictConfig, group: str) -> type:
+    schema = OmegaConf.get_type(cfg[group])
+    if not (isinstance(schema, type) and dataclasses.is_dataclass(schema)):
+        raise SeqexpError(f"config group '{group}' has no schema: its YAML must list a "
+                          f"'{group}' option in its defaults")
+    return schema
+
+
+def resolve_auto_encoder(cfg: DictConfig) -> None:
+    """Replace ``encoder=auto`` by the dataset's default encoder with its schema defaults."""
+    from seqexp.encoders import ENCODERS
+
+    if cfg.encoder.name != "auto":
+        return
+    choice = cfg.dataset.default_encoder
+    options = ENCODERS.options()
+    if choice not in options or choice == "auto":
+        raise SeqexpError(f"dataset.default_encoder={choice} is not an encoder: choose one of "
+                          f"{', '.join(k for k in options if k != 'auto')}")
+    with open_dict(cfg):
+        cfg.encoder = OmegaConf.structured(options[choice])
+
+
+# --------------------------------------------------------------------------- ranges
+
+
+def check_ranges(cfg: DictConfig) -> None:
+    """Every field's declared bounds, group by group."""
+    from seqexp.data import DATASETS
+
+    loaders = DATASETS.options()
+    if cfg.dataset.loader not in loaders:
+        raise SeqexpError(f"dataset.loader={cfg.dataset.loader} is not allowed: choose one of "
+                          f"{', '.join(loaders)}")
+    for group in GROUPS:
+        for f in dataclasses.fields(schema_of(cfg, group)):
+            check_field(f"{group}.{f.name}", cfg[group].get(f.name), f.metadata)
+
+
+def check_field(key: str, value: Any, meta: Any) -> None:
+    if isinstance(value, ListConfig):
+        if len(value) < meta.get("min_len", 0):
+            raise SeqexpError(f"{key}={list(value)} must list at least {meta['min_len']} "
+                              "value(s)")
+        if "min" in meta and any(v is not None and v < meta["min"] for v in value):
+            raise SeqexpError(f"{key}={list(value)}: every entry must be >= {meta['min']}")
+        return
+    if value is None or isinstance(value, DictConfig):
+        return
+    if "min" in meta and value < meta["min"]:
+        raise SeqexpError(f"{key}={value} is too small: it must be >= {meta['min']}")
+    if "max" in meta and value > meta["max"]:
+        raise SeqexpError(f"{key}={value} is too large: it must be <= {meta['max']}")
+
+
+# --------------------------------------------------------------------------- combination
+
+
+def check_combination(cfg: DictConfig) -> None:
+    """The dataset's kind must be one the encoder consumes; the encoder's output (a sequence
+    or a bag) one the model accepts."""
+    from seqexp.encoders import ENCODERS
+    from seqexp.models import MODELS
+
+    data = schema_of(cfg, "dataset").produces
+    encoder = OmegaConf.to_object(cfg.encoder)
+    if data not in type(encoder).consumes:
+        fits = [k for k, s in ENCODERS.options().items() if data in s.consumes and k != "auto"]
+        raise SeqexpError(f"encoder={encoder.name} cannot encode dataset={cfg.dataset.name} "
+                          f"({data}): use encoder={' or encoder='.join(fits)}")
+    if encoder.name == "onehot":
+        check_onehot(cfg.encoder, data)
+    produced = encoder.produces()
+    if produced not in schema_of(cfg, "model").accepts:
+        fits = [k for k, s in MODELS.options().items() if produced in s.accepts]
+        hint = (f"use model={' or model='.join(fits)}" if produced == "bag" else
+                "use a bag-of-words model")
+        if produced == "bag" and hasattr(encoder, "mode"):
+            hint += f", or encoder.mode=sequence for a per-timestep {encoder.name} encoding"
+        raise SeqexpError(
+            f"model={cfg.model.name} needs sequences but encoder={encoder.name} "
+            f"(mode {getattr(encoder, 'mode', '?')}) gives a bag of words: {hint}"
+        )
+
+
+def check_onehot(cfg: Any, data: str) -> None:
+    """Refuse one-hot settings the dataset's kind (``tokens`` or ``text``) cannot honour."""
+    if cfg.ngrams > 1 and cfg.mode == "sequence":
+        raise SeqexpError(f"encoder.ngrams={cfg.ngrams} makes a bag of n-grams, not a "
+                          "sequence: use encoder.mode=multi_hot/count/tf_idf or "
+                          "encoder.ngrams=1")
+    if data == "tokens" and (cfg.ngrams > 1 or cfg.level == "char"):
+        what = "encoder.level=char" if cfg.level == "char" else f"encoder.ngrams={cfg.ngrams}"
+        raise SeqexpError(f"{what} needs raw text but dataset=imdb holds word ids: use "
+                          "dataset=raw-imdb, or encoder.level=word encoder.ngrams=1")
+
+
+# --------------------------------------------------------------------------- parts that agree
+
+
+def check_splits(d: DictConfig) -> None:
+    """A window holds at least one step; train, val and test are ordered row ranges."""
+    if d.lookback < d.step:
+        raise SeqexpError(
+            f"dataset.lookback={d.lookback} is smaller than dataset.step={d.step}: "
+            "a window needs at least one step; raise lookback or lower step"
+        )
+    bounds = []
+    for split in ("train", "val", "test"):
+        part = list(d[split])
+        if len(part) != 2:
+            raise SeqexpError(f"dataset.{split} must be [first_row, last_row], got {part}")
+        first, last = part
+        if first is None or first < 0 or (last is not None and last < first):
+            raise SeqexpError(f"dataset.{split}={part} is not a row range: use "
+                              "[first_row, last_row] with 0 <= first_row <= last_row")
+        bounds.append((split, first, last))
+    for (a, _, a_last), (b, b_first, _) in zip(bounds, bounds[1:]):
+        if a_last is None or a_last >= b_first:
+            raise SeqexpError(
+                f"dataset.{a} and dataset.{b} overlap: {a} must end before row {b_first} "
+                f"where {b} starts"
+            )
+
+
+def check_tracking(t: DictConfig) -> None:
+    if t.uri is not None and not str(t.uri).strip():
+        raise SeqexpError("tracking.uri is empty: give a tracking URI (sqlite:///path/mlflow.db, "
+                          "http://host:5000) or tracking.uri=null for MLflow's default store")
+
+
+def check_layers(m: DictConfig) -> None:
+    activation = m.get("activation")
+    if isinstance(activation, ListConfig) and len(activation) != len(m.units):
+        raise SeqexpError("model.activation must name one activation per entry of model.units")
