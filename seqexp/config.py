@@ -69,10 +69,11 @@ class BookConfig:
     runs with the book; not a setting of the run, and not logged as a param)."""
 
     listing: str = option(MISSING, "listing number, e.g. '6.39'")
-    metric: str = option(MISSING, "the run's metric the book's figure compares with, e.g. "
-                                  "best_val_mae (normalized) or best_val_acc")
+    metric: str = option(MISSING, "the run's metric the book's figure compares with: "
+                                  "best_val_mae (normalized, Jena) or best_val_acc (IMDB)")
     reported: float | None = option(None, "the book's figure (null: only described)")
     range: list[float] | None = option(None, "[low, high] the book's figure falls in")
+    baseline: float | None = option(None, "the book's naive baseline on the same metric")
     note: str = option("", "what the book says, in a line")
 
 
@@ -83,6 +84,7 @@ class Config:
     model: ModelConfig = MISSING
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    book: BookConfig | None = None  # set by the experiment/book/ presets
 
 
 def bundled_file(name: str) -> str:

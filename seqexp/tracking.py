@@ -37,6 +37,14 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, str]:
     return out
 
 
+NOT_PARAMS = ("book",)  # what the book reports for a preset: not a setting of the run
+
+
+def params_of(config: Mapping[str, Any]) -> dict[str, str]:
+    """A run's params: its flattened config, less what is not a setting of the run."""
+    return flatten({key: value for key, value in config.items() if key not in NOT_PARAMS})
+
+
 def tracking_uri(cfg: DictConfig) -> str | None:
     """``tracking.uri``, else ``MLFLOW_TRACKING_URI``, else None (MLflow's default store)."""
     return cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or None
@@ -235,7 +243,7 @@ def record_failure(cfg: DictConfig, err: BaseException) -> None:
     sweep), so the sweep's table shows it with its reason."""
     run = create_run(cfg, run_name(cfg))
     run.set_tags({"error": f"{type(err).__name__}: {err}"[:5000]})
-    run.log_params(flatten(OmegaConf.to_container(cfg, resolve=False)))
+    run.log_params(params_of(OmegaConf.to_container(cfg, resolve=False)))
     run.client.set_terminated(run.id, "FAILED")
 
 
@@ -289,7 +297,7 @@ def open_run(cfg: DictConfig) -> Iterator[Run]:
     status = "FAILED"
     try:
         if not run.resumed:
-            run.log_params(flatten(resolved))
+            run.log_params(params_of(resolved))
             run.log_text(OmegaConf.to_yaml(resolved), "config.yaml")
         run.set_tags({"mlflow.source.git.commit": git_commit(), "seqexp.pid": os.getpid(),
                       "seqexp.host": socket.gethostname()})

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 import seqexp as package
 from tests.conftest import compose_cfg
@@ -21,7 +22,7 @@ from tests.textdata import (
 )
 
 BOOK = Path(package.__file__).resolve().parent.parent / "conf" / "experiment" / "book"
-PRESETS = sorted(p.stem for p in BOOK.glob("*.yaml"))
+PRESETS = sorted(p.stem for p in BOOK.glob("*.yaml") if not p.stem.startswith("_"))
 
 
 def test_every_listing_has_a_preset():
@@ -35,37 +36,84 @@ def test_preset_composes_and_says_what_it_reproduces(preset):
     cfg = compose_cfg(f"experiment=book/{preset}")
     text = (BOOK / f"{preset}.yaml").read_text()
     assert text.startswith("# @package _global_")
-    assert f"listing {preset.split('-')[0]}" in text and "Book:" in text
-    assert cfg.trainer.optimizer == "rmsprop"
+    listing = preset.split("-")[0]
+    assert f"listing {listing}" in text or f"listings {listing}" in text
+    assert cfg.book.listing == listing and cfg.book.note
+    assert cfg.book.metric == f"best_val_{'mae' if cfg.dataset.loader == 'jena' else 'acc'}"
+    reported, low_high = cfg.book.reported, cfg.book.range
+    assert reported is None or 0 < reported < 1
+    assert low_high is None or (low_high[0] < low_high[1]
+                                and (reported is None or low_high[0] <= reported <= low_high[1]))
 
 
-@pytest.mark.parametrize("preset, expected", [
-    ("6.39-gru", {"dataset.name": "jena", "model.name": "gru", "trainer.epochs": 20,
-                  "trainer.steps_per_epoch": 500, "trainer.batch_size": 128,
-                  "dataset.lookback": 1440, "dataset.step": 6, "dataset.delay": 144}),
-    ("6.40-gru-dropout", {"model.dropout": 0.2, "model.recurrent_dropout": 0.2,
-                          "trainer.epochs": 40}),
-    ("6.41-stacked", {"model.units": [32, 64], "model.activation": ["tanh", "relu"],
-                      "model.recurrent_dropout": 0.5}),
-    ("6.49-conv-gru", {"dataset.lookback": 720, "dataset.step": 3, "model.filters": [32, 32]}),
-    ("6.7-imdb-embedding", {"dataset.maxlen": 20, "encoder.dim": 8, "model.units": [],
-                            "trainer.batch_size": 32}),
-    ("6.12-raw-imdb-glove", {"dataset.train_samples": 200, "dataset.val_samples": 10000,
-                             "dataset.maxlen": 100, "encoder.name": "glove",
-                             "encoder.trainable": False, "model.units": [32]}),
-    ("6.42-reversed-lstm", {"dataset.reverse": True, "encoder.dim": 128}),
-    ("6.43-bi-lstm", {"model.name": "bi", "model.cell": "lstm"}),
-    ("6.46-imdb-conv", {"trainer.learning_rate": 0.0001, "model.kernel_size": 7,
-                        "model.pool_size": 5}),
-])
-def test_preset_values(preset, expected):
+# Every setting of each listing as the book has it, composed: a preset states only what differs
+# from the defaults, so this is what keeps it exact when a default changes.
+JENA_BOOK = {"dataset.name": "jena", "encoder.name": "numeric", "dataset.lookback": 1440,
+             "dataset.step": 6, "dataset.delay": 144, "dataset.stride": 1,
+             "trainer.epochs": 20, "trainer.steps_per_epoch": 500, "trainer.batch_size": 128,
+             "trainer.optimizer": "rmsprop", "trainer.learning_rate": 0.001}
+IMDB_BOOK = {"dataset.name": "imdb", "encoder.name": "embedding", "dataset.num_words": 10000,
+             "dataset.maxlen": 500, "dataset.val_split": 0.2, "dataset.reverse": False,
+             "encoder.dim": 32, "trainer.epochs": 10, "trainer.steps_per_epoch": None,
+             "trainer.batch_size": 128, "trainer.optimizer": "rmsprop",
+             "trainer.learning_rate": 0.001}
+RAW_BOOK = {"dataset.name": "raw-imdb", "dataset.maxlen": 100, "dataset.max_words": 10000,
+            "dataset.train_samples": 200, "dataset.val_samples": 10000, "model.name": "dense",
+            "model.units": [32], "trainer.epochs": 10, "trainer.steps_per_epoch": None,
+            "trainer.batch_size": 32, "trainer.optimizer": "rmsprop",
+            "trainer.learning_rate": 0.001}
+RECURRENT = {"model.units": 32, "model.dropout": 0.0, "model.recurrent_dropout": 0.0}
+BOOK_SETTINGS = {
+    "6.7-imdb-embedding": {**IMDB_BOOK, "dataset.maxlen": 20, "encoder.dim": 8,
+                           "trainer.batch_size": 32, "model.name": "dense", "model.units": []},
+    "6.12-raw-imdb-glove": {**RAW_BOOK, "encoder.name": "glove", "encoder.dim": 100,
+                            "encoder.trainable": False},
+    "6.16-raw-imdb-embedding": {**RAW_BOOK, "encoder.name": "embedding", "encoder.dim": 100},
+    "6.23-simple-rnn": {**IMDB_BOOK, **RECURRENT, "model.name": "simple-rnn"},
+    "6.27-lstm": {**IMDB_BOOK, **RECURRENT, "model.name": "lstm"},
+    "6.37-jena-dense": {**JENA_BOOK, "model.name": "dense", "model.units": [32]},
+    "6.39-gru": {**JENA_BOOK, **RECURRENT, "model.name": "gru"},
+    "6.40-gru-dropout": {**JENA_BOOK, **RECURRENT, "model.name": "gru", "trainer.epochs": 40,
+                         "model.dropout": 0.2, "model.recurrent_dropout": 0.2},
+    "6.41-stacked": {**JENA_BOOK, "model.name": "stacked", "trainer.epochs": 40,
+                     "model.cell": "gru", "model.units": [32, 64],
+                     "model.activation": ["tanh", "relu"], "model.dropout": 0.1,
+                     "model.recurrent_dropout": 0.5},
+    "6.42-reversed-lstm": {**IMDB_BOOK, **RECURRENT, "model.name": "lstm",
+                           "dataset.reverse": True, "encoder.dim": 128},
+    "6.43-bi-lstm": {**IMDB_BOOK, **RECURRENT, "model.name": "bi", "model.cell": "lstm"},
+    "6.44-bi-gru": {**JENA_BOOK, **RECURRENT, "model.name": "bi", "model.cell": "gru",
+                    "trainer.epochs": 40},
+    "6.46-imdb-conv": {**IMDB_BOOK, "model.name": "conv", "encoder.dim": 128,
+                       "trainer.learning_rate": 0.0001, "model.filters": [32, 32],
+                       "model.kernel_size": 7, "model.pool_size": 5},
+    "6.47-jena-conv": {**JENA_BOOK, "model.name": "conv", "model.filters": [32, 32, 32],
+                       "model.kernel_size": 5, "model.pool_size": 3},
+    "6.49-conv-gru": {**JENA_BOOK, "model.name": "conv-gru", "dataset.lookback": 720,
+                      "dataset.step": 3, "model.filters": [32, 32], "model.kernel_size": 5,
+                      "model.pool_size": 3, "model.units": 32, "model.dropout": 0.1,
+                      "model.recurrent_dropout": 0.5},
+}
+
+
+def test_every_preset_has_its_book_settings():
+    assert sorted(BOOK_SETTINGS) == PRESETS
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_preset_is_exact_to_the_book(preset):
     cfg = compose_cfg(f"experiment=book/{preset}")
-    from omegaconf import OmegaConf
+    got = {key: OmegaConf.select(cfg, key) for key in BOOK_SETTINGS[preset]}
+    got = {key: list(v) if OmegaConf.is_list(v) else v for key, v in got.items()}
+    assert got == BOOK_SETTINGS[preset]
 
-    for key, value in expected.items():
-        got = OmegaConf.select(cfg, key)
-        got = list(got) if hasattr(got, "__len__") and not isinstance(got, str) else got
-        assert got == value, key
+
+def test_the_book_block_is_not_a_param():
+    from seqexp.tracking import params_of
+
+    cfg = compose_cfg("experiment=book/6.39-gru")
+    params = params_of(OmegaConf.to_container(cfg, resolve=True))
+    assert params["model.name"] == "gru" and not any(k.startswith("book") for k in params)
 
 
 def preset_names(prefix_filter) -> str:
