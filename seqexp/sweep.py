@@ -77,12 +77,14 @@ class MlflowSweep(Callback):
         board = report.leaderboard(client, experiment_id=exp_id, parent_run_id=self.parent.id)
         failed = board[board["status"] != "FINISHED"] if len(board) else board
         self._record_best(board)
-        self.parent.log_metrics({"jobs": len(board), "jobs_failed": len(failed)})
+        self.parent.log_metrics({"jobs": len(board), "jobs_failed": len(failed),
+                                 **report.best_metrics(board)})
+        self._log_leaderboard(board)
         self.parent.client.set_terminated(self.parent.id,
                                           "FAILED" if len(failed) else "FINISHED")
         self.ended = True
         print()
-        print(report.format_table(board))
+        print(report.format_table(report.summary(board)))
         if len(failed):
             names = ", ".join(f"{row['run']} ({row['status']})" for _, row in failed.iterrows())
             print(f"seqexp: {len(failed)} of {len(board)} jobs failed: {names}",
@@ -97,6 +99,17 @@ class MlflowSweep(Callback):
         self.parent.set_tags({"error": "the sweep stopped before all its jobs ran"})
         self.parent.client.set_terminated(self.parent.id, "FAILED")
         self.ended = True
+
+    def _log_leaderboard(self, board) -> None:
+        """The leaderboard (grouped by configuration when seeds replicate) as md, csv and png
+        artifacts of the parent run."""
+        import tempfile
+
+        from seqexp import report
+
+        with tempfile.TemporaryDirectory() as folder:
+            for path in report.write_leaderboard(board, folder, title=f"sweep {self.parent.id}"):
+                self.parent.log_artifact(path)
 
     def _record_best(self, board) -> None:
         """The best child's metric, baseline and skill on the parent, and which child it is."""

@@ -9,12 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
-from seqexp import report
+from seqexp import report, tables
 
 HOST = socket.gethostname()
 SHARED = {"dataset.name": "jena", "dataset.lookback": "720", "trainer.epochs": "2"}
@@ -206,27 +207,161 @@ def test_command_runs_without_tensorflow(store, tmp_path):
     assert "gru" in out.stdout and (tmp_path / "leaderboard.md").is_file()
 
 
-def fake_run(name: str, task: str | None, metrics: dict, status: str = "FINISHED"):
-    from types import SimpleNamespace
-
-    tags = {"mlflow.runName": name, **({"task": task} if task else {})}
-    return SimpleNamespace(info=SimpleNamespace(run_id=name, run_name=name, status=status,
-                                                start_time=1000, end_time=62000),
-                           data=SimpleNamespace(tags=tags, metrics=metrics, params={}))
-
-
-def test_mixed_tasks_rank_within_each_task_and_failed_runs_go_last():
-    runs = [fake_run("failed", None, {}, "FAILED"),
-            fake_run("acc-low", "binary", {"best_val_acc": 0.6, "naive_val_acc": 0.5}),
-            fake_run("mae-a", "regression", {"best_val_mae": 0.3, "naive_val_mae": 0.4}),
-            fake_run("acc-high", "binary", {"best_val_acc": 0.9, "naive_val_acc": 0.5}),
-            fake_run("mae-b", "regression", {"best_val_mae": 0.2, "naive_val_mae": 0.4}),
-            fake_run("mae-c", "regression", {"best_val_mae": 0.25, "naive_val_mae": 0.4})]
-    df = report.board(None, runs)
+def test_mixed_tasks_rank_within_each_task_and_failed_runs_go_last(store):
+    client = store["client"]
+    exp = client.create_experiment("mixed")
+    for name, task, metrics in [
+            ("failed", None, {}), ("acc-low", "binary", {"best_val_acc": 0.6}),
+            ("mae-a", "regression", {"best_val_mae": 0.3}),
+            ("acc-high", "binary", {"best_val_acc": 0.9}),
+            ("mae-b", "regression", {"best_val_mae": 0.2}),
+            ("mae-c", "regression", {"best_val_mae": 0.25})]:
+        naive = {f"naive_{k[5:]}": 0.5 if "acc" in k else 0.4 for k in metrics}
+        run = client.create_run(exp, start_time=1000, run_name=name,
+                                tags={"mlflow.runName": name, **({"task": task} if task else {})})
+        client.log_batch(run.info.run_id, [Metric(k, v, 0, 0) for k, v in
+                                           {**metrics, **naive}.items()])
+        client.set_terminated(run.info.run_id, "FINISHED" if task else "FAILED", end_time=62000)
+    df = report.leaderboard(client, experiment_id=exp)
     assert list(df["run"]) == ["mae-b", "mae-c", "mae-a", "acc-high", "acc-low", "failed"]
     assert list(df["rank"][:5]) == [1, 2, 3, 1, 2] and pd.isna(df["rank"][5])
     assert "task" in df.columns and df["duration_s"][0] == 61.0
     assert "1m01s" in report.format_table(df)
-    only_failed = report.board(None, runs[:1])
-    assert list(only_failed["run"]) == ["failed"] and pd.isna(only_failed["rank"][0])
+    assert report.summary(df) is df  # no seeds: one row per run
+    only_failed = df[df["run"] == "failed"]
     assert "failed" in report.format_table(only_failed)
+
+
+# ---------------------------------------------------------------- seed-aware comparison
+
+def add_seeds(client, exp: str, parent: str, model: str, maes: list[float],
+              naive: float = 0.4, skills: list[float] | None = None) -> None:
+    """One child run per seed of ``model=<model>``, with the given best val MAEs."""
+    skills = skills or [1 - m / naive for m in maes]
+    for seed, (mae, skill) in enumerate(zip(maes, skills)):
+        add_run(client, exp, f"model={model},trainer.seed={seed}", "FINISHED",
+                {**SHARED, "model.name": model, "trainer.seed": str(seed)},
+                {"best_val_mae": mae, "naive_val_mae": naive, "val_skill": skill,
+                 "epochs_run": 2}, {"task": "regression"}, parent=parent)
+
+
+@pytest.fixture(scope="module")
+def seeds(tmp_path_factory) -> dict:
+    """Sweeps of seed replicates: gru/stacked/dense x 3 seeds + lstm x 1; two configurations
+    on either side of the skill-CI boundary; and a sweep whose seeds do not replicate."""
+    path = tmp_path_factory.mktemp("seeds") / "m.db"
+    client = MlflowClient(tracking_uri=f"sqlite:///{path}")
+    exp = client.create_experiment("seqexp")
+    ids = {name: add_run(client, exp, name, "FINISHED", {}, {}, {"seqexp.sweep": "true"})
+           for name in ("main", "boundary", "single")}
+    add_seeds(client, exp, ids["main"], "dense", [0.36, 0.37, 0.41])
+    add_seeds(client, exp, ids["main"], "gru", [0.30, 0.32, 0.34])
+    add_seeds(client, exp, ids["main"], "stacked", [0.31, 0.33, 0.35])
+    add_seeds(client, exp, ids["main"], "lstm", [0.33])
+    # skill CI low = 0.1 - t(0.975, 2) * d / sqrt(3) = 0.1 - 2.48414 d: +0.000635 vs -0.000111
+    for model, d in [("above", 0.04), ("below", 0.0403)]:
+        skills = [0.1 - d, 0.1, 0.1 + d]
+        add_seeds(client, exp, ids["boundary"], model, [0.4 * (1 - s) for s in skills],
+                  skills=skills)
+    add_run(client, exp, "model=gru,trainer.seed=0", "FINISHED",
+            {"model.name": "gru", "trainer.seed": "0"}, regression(0.3), {"task": "regression"},
+            parent=ids["single"])
+    add_run(client, exp, "model=dense,trainer.seed=1", "FINISHED",
+            {"model.name": "dense", "trainer.seed": "1"}, regression(0.35),
+            {"task": "regression"}, parent=ids["single"])
+    return {"uri": f"sqlite:///{path}", "client": client, "ids": ids}
+
+
+def test_seed_replicates_are_grouped_with_intervals_and_welch_p_values(seeds):
+    from scipy import stats
+
+    board = report.leaderboard(seeds["client"], parent_run_id=seeds["ids"]["main"])
+    df = report.summary(board).set_index("run")
+    assert list(df.index) == ["model=gru", "model=stacked", "model=lstm", "model=dense"]
+    assert list(df["rank"]) == [1, 2, 3, 4] and list(df["n"]) == [3, 3, 1, 3]
+    gru = df.loc["model=gru"]
+    # by hand: mean 0.32, std 0.02, t(0.975, df=2) = 4.3027, half-width 4.3027 * 0.02 / sqrt(3)
+    assert gru["best_val_mae_mean"] == pytest.approx(0.32)
+    assert gru["best_val_mae_std"] == pytest.approx(0.02)
+    assert gru["best_val_mae_ci_low"] == pytest.approx(0.32 - 0.049683, abs=1e-6)
+    assert gru["best_val_mae_ci_high"] == pytest.approx(0.32 + 0.049683, abs=1e-6)
+    assert gru["val_skill_mean"] == pytest.approx(0.2)
+    assert gru["val_skill_std"] == pytest.approx(0.05)
+    assert gru["val_skill_ci_low"] == pytest.approx(0.2 - 4.302653 * 0.05 / 3 ** 0.5)
+    dense = [0.36, 0.37, 0.41]
+    low, high = stats.t.interval(0.95, 2, loc=np.mean(dense), scale=stats.sem(dense))
+    assert df.loc["model=dense", "best_val_mae_ci_low"] == pytest.approx(low)
+    assert df.loc["model=dense", "best_val_mae_ci_high"] == pytest.approx(high)
+    welch = stats.ttest_ind([0.30, 0.32, 0.34], dense, equal_var=False).pvalue
+    assert df.loc["model=dense", "p_vs_best"] == pytest.approx(welch)
+    assert 0.01 < welch < 0.05  # by hand: t = -3.13 on 3.7 Welch df
+    assert df.loc["model=stacked", "p_vs_best"] == pytest.approx(
+        stats.ttest_ind([0.30, 0.32, 0.34], [0.31, 0.33, 0.35], equal_var=False).pvalue)
+    assert pd.isna(gru["p_vs_best"])  # the best is not tested against itself
+    lstm = df.loc["model=lstm"]  # n=1: no interval, no p-value, no verdict
+    assert lstm["best_val_mae_mean"] == 0.33 and pd.isna(lstm["best_val_mae_std"])
+    assert pd.isna(lstm["best_val_mae_ci_low"]) and pd.isna(lstm["p_vs_best"])
+    assert pd.isna(lstm["beats_baseline"])
+    assert list(df["beats_baseline"].iloc[[0, 1, 3]]) == [True, True, False]
+    assert "trainer.seed" not in df.columns and "model.name" in df.columns
+    assert len(gru["run_ids"].split()) == 3
+
+
+def test_grouped_table_says_which_configurations_cannot_be_told_apart(seeds):
+    board = report.leaderboard(seeds["client"], parent_run_id=seeds["ids"]["main"])
+    table = report.format_table(report.summary(board))
+    header = table.splitlines()[0]
+    for column in ("#", "run", "n", "best_val_mae", "95% CI", "val_skill", "skill 95% CI",
+                   "beats baseline", "p vs best"):
+        assert column in header
+    row = {line.split()[1]: line for line in table.splitlines()[1:5]}
+    assert "0.3200 ± 0.0200" in row["model=gru"] and "[0.2703, 0.3697]" in row["model=gru"]
+    assert " best " in row["model=gru"] and " yes " in row["model=gru"]
+    assert row["model=lstm"].count("n/a") == 4  # metric CI, skill CI, verdict, p-value
+    assert ("not distinguishable from the best, model=gru (Welch p >= 0.05): model=stacked"
+            in table)
+    assert "no p-value (n < 2 or no variance): model=lstm" in table
+    assert "beats the naive baseline (skill 95% CI above 0): model=gru, model=stacked" in table
+
+
+def test_beating_the_baseline_needs_the_whole_skill_interval_above_zero(seeds):
+    board = report.leaderboard(seeds["client"], parent_run_id=seeds["ids"]["boundary"])
+    df = report.summary(board).set_index("run")
+    assert df.loc["model=above", "val_skill_ci_low"] == pytest.approx(0.000635, abs=2e-6)
+    assert df.loc["model=below", "val_skill_ci_low"] == pytest.approx(-0.000111, abs=2e-6)
+    assert list(df.loc[["model=above", "model=below"], "beats_baseline"]) == [True, False]
+
+
+def test_runs_whose_seeds_do_not_replicate_keep_the_per_run_table(seeds):
+    board = report.leaderboard(seeds["client"], parent_run_id=seeds["ids"]["single"])
+    assert report.summary(board) is board
+    assert list(board["run"]) == ["model=gru,trainer.seed=0", "model=dense,trainer.seed=1"]
+    assert "p vs best" not in report.format_table(board)
+    assert report.best_metrics(board) == {"sweep.best_val_mae": pytest.approx(0.3),
+                                          "sweep.naive_val_mae": pytest.approx(0.4),
+                                          "sweep.val_skill": pytest.approx(0.25),
+                                          "sweep.best_val_mae_degc": pytest.approx(2.4),
+                                          "sweep.naive_val_mae_degc": pytest.approx(3.2)}
+
+
+def test_sweep_files_and_metrics_of_the_best_configuration(seeds, tmp_path):
+    from matplotlib.container import ErrorbarContainer
+
+    board = report.leaderboard(seeds["client"], parent_run_id=seeds["ids"]["main"])
+    paths = report.write_leaderboard(board, tmp_path)
+    assert [p.name for p in paths] == ["leaderboard.md", "leaderboard.csv", "leaderboard.png"]
+    assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    csv = pd.read_csv(paths[1])
+    assert list(csv["run"]) == ["model=gru", "model=stacked", "model=lstm", "model=dense"]
+    assert csv["best_val_mae_ci_low"][0] == pytest.approx(0.32 - 0.049683, abs=1e-6)
+    md = paths[0].read_text()
+    assert "| 1 | model=gru | 3 | 0.3200 ± 0.0200 | [0.2703, 0.3697] |" in md
+    assert "not distinguishable from the best" in md
+    fig = tables.figure([("main", report.summary(board))])
+    bars = [c for c in fig.axes[0].containers if isinstance(c, ErrorbarContainer)]
+    assert len(bars) == 1 and len(fig.axes[0].patches) == 4  # one bar per configuration
+    metrics = report.best_metrics(board)
+    assert metrics["sweep.best_val_mae_mean"] == pytest.approx(0.32)
+    assert metrics["sweep.best_val_mae_ci_low"] == pytest.approx(0.32 - 0.049683, abs=1e-6)
+    assert metrics["sweep.val_skill_mean"] == pytest.approx(0.2)
+    assert metrics["sweep.best_n"] == 3 and metrics["sweep.best_beats_baseline"] == 1.0

@@ -100,3 +100,29 @@ def test_optuna_search_trials_are_child_runs(tmp_path, jena_csv):
     assert {r.info.status for r in children} == {"FINISHED"}
     assert parent.data.metrics["best_val_mae"] == pytest.approx(
         min(r.data.metrics["best_val_mae"] for r in children))
+
+
+def test_seed_replicates_close_the_sweep_with_a_grouped_table(tmp_path, jena_csv):
+    """2 models x 2 seeds: the closing table has one row per model with n, mean ± std, its
+    interval and a p-value; the parent records it (md, csv, png) and the best group's stats."""
+    uri = f"sqlite:///{tmp_path / 'seeds.db'}"
+    out = seqexp("-m", "model=gru,dense", "trainer.seed=0,1", "dataset=jena",
+                 f"dataset.path={jena_csv}", *SMALL_JENA, "trainer.epochs=1",
+                 "trainer.steps_per_epoch=2", "trainer.batch_size=32", "trainer.verbose=0",
+                 f"tracking.uri={uri}", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    table = out.stdout[out.stdout.rindex("beats baseline") - 200:]
+    rows = [line for line in table.splitlines() if line.startswith(("1 ", "2 "))]
+    assert sorted(r.split()[1] for r in rows) == ["model=dense", "model=gru"]
+    assert all(r.split()[2] == "2" and " ± " in r for r in rows)  # n=2 seeds each
+    assert "seed=" not in table and "p vs best" in table
+
+    client, parent, children = sweep_runs(uri)
+    assert len(children) == 4
+    best = rows[0].split()[1]
+    maes = [r.data.metrics["best_val_mae"] for r in children if r.info.run_name.startswith(best)]
+    assert parent.data.metrics["sweep.best_n"] == 2
+    assert parent.data.metrics["sweep.best_val_mae_mean"] == pytest.approx(sum(maes) / 2)
+    assert "sweep.best_val_mae_ci_low" in parent.data.metrics
+    files = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"leaderboard.md", "leaderboard.csv", "leaderboard.png"} <= files
