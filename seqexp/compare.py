@@ -85,6 +85,18 @@ def summary(board: pd.DataFrame) -> pd.DataFrame:
     return board if grouped_ is None else grouped_
 
 
+def best_metrics(board: pd.DataFrame) -> dict[str, float]:
+    """The best configuration's scores (mean, std, CI, n, when grouped) or the best run's,
+    as ``sweep.``-prefixed metrics for a sweep's parent run."""
+    df = summary(board)
+    best = df[df["rank"].eq(1).fillna(False)]
+    if not len(best):
+        return {}
+    row = best.iloc[0].rename({"n": "best_n", "beats_baseline": "best_beats_baseline"})
+    keys = [k for k in row.index if k.startswith(("best_", "naive_val_", "val_skill"))]
+    return {f"sweep.{k}": float(row[k]) for k in keys if pd.notna(row[k])}
+
+
 def ranked(df: pd.DataFrame, key) -> pd.DataFrame:
     """Sort best first within each task (most common task first), rank 1..n; rows whose
     ``key(row)`` (a value to minimise) is None or NaN go last, unranked."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from seqexp import compare
-from seqexp.compare import summary
+from seqexp.compare import best_metrics, summary  # noqa: F401 (the sweep's API)
 from seqexp.data import TASKS
 from seqexp.errors import SeqexpError
 from seqexp.tables import format_table, write_files
@@ -50,20 +50,15 @@ def top_level(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs[PARENT].isna() & ~runs["run_id"].isin(sweep_parents(runs))]
 
 
-def children(runs: pd.DataFrame, parent_run_id: str) -> pd.DataFrame:
-    return runs[runs[PARENT].eq(parent_run_id)]
-
-
 def dead_pid(run: pd.Series) -> int | None:
     """The pid of a RUNNING run's process if it ran on this host and is gone, else None."""
-    if run["status"] != "RUNNING" or run[HOST] != socket.gethostname():
-        return None
     try:
-        os.kill(pid := int(run[PID]), 0)
+        if run["status"] == "RUNNING" and run[HOST] == socket.gethostname():
+            os.kill(pid := int(run[PID]), 0)
     except ProcessLookupError:
         return pid
     except (TypeError, ValueError, PermissionError):  # no pid / someone else's process
-        return None
+        pass
     return None
 
 
@@ -145,18 +140,6 @@ def partial_scores(client, row: pd.Series) -> dict:
     return out
 
 
-def best_metrics(board: pd.DataFrame) -> dict[str, float]:
-    """The best configuration's scores (mean, std, CI, n, when grouped) or the best run's,
-    as ``sweep.``-prefixed metrics for a sweep's parent run."""
-    df = summary(board)
-    best = df[df["rank"].eq(1).fillna(False)]
-    if not len(best):
-        return {}
-    row = best.iloc[0].rename({"n": "best_n", "beats_baseline": "best_beats_baseline"})
-    keys = [k for k in row.index if k.startswith(("best_", "naive_val_", "val_skill"))]
-    return {f"sweep.{k}": float(row[k]) for k in keys if pd.notna(row[k])}
-
-
 def write_leaderboard(board: pd.DataFrame, folder: Path, title: str = "leaderboard") -> list[Path]:
     """A sweep's leaderboard as md, csv and png files in ``folder`` (grouped by configuration
     when seeds replicate): what a sweep's parent run records as artifacts."""
@@ -168,11 +151,15 @@ def selection(client, args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFr
     if args.sweep and args.sweep != "latest":
         parent = client.get_run(args.sweep)  # MLflow raises for an unknown run id
         runs = search(client, parent.info.experiment_id)
-        if children(runs, args.sweep).empty:
+        if not runs[PARENT].eq(args.sweep).any():
             raise SeqexpError(f"run {args.sweep} ({parent.info.run_name}) is not a sweep: "
                               "it has no child runs")
         return runs, runs[runs["run_id"].eq(args.sweep)]
-    runs = search(client, experiment_named(client, args.experiment).experiment_id)
+    if (experiment := client.get_experiment_by_name(args.experiment)) is None:
+        names = ", ".join(e.name for e in client.search_experiments()) or "none"
+        raise SeqexpError(f"no experiment named {args.experiment!r} (experiments: {names}); "
+                          "pass --experiment NAME")
+    runs = search(client, experiment.experiment_id)
     parents = runs[runs["run_id"].isin(sweep_parents(runs))].sort_values("start_time")
     if args.sweep == "latest" and parents.empty:
         raise SeqexpError(f"no sweep in experiment {args.experiment!r}; "
@@ -190,7 +177,7 @@ def groups(client, args: argparse.Namespace) -> list[tuple[str, pd.DataFrame]]:
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(p["start_time"].timestamp()))
         name = p[NAME] if p[NAME].startswith("sweep") else f"sweep {p[NAME]}"
         out.append((f"{name} ({p['run_id']}, started {started})",
-                    board(client, children(runs, p["run_id"]))))
+                    board(client, runs[runs[PARENT].eq(p["run_id"])])))
     return [(title, summary(df)) for title, df in out]
 
 
@@ -228,14 +215,6 @@ def open_store(uri: str | None):
         raise SeqexpError(f"no MLflow store at {uri}: no such file; pass --uri or set "
                           "MLFLOW_TRACKING_URI")
     return mlflow.MlflowClient(tracking_uri=uri)
-
-
-def experiment_named(client, name: str):
-    if (found := client.get_experiment_by_name(name)) is None:
-        names = ", ".join(e.name for e in client.search_experiments()) or "none"
-        raise SeqexpError(f"no experiment named {name!r} (experiments: {names}); "
-                          "pass --experiment NAME")
-    return found
 
 
 def report(args: argparse.Namespace) -> None:
