@@ -78,12 +78,28 @@ class BookConfig:
 
 
 @dataclass
+class GenerateConfig:
+    """Text sampled during training of a next-character model (dataset=text only; listings
+    8.6-8.7): every `every` epochs, `length` characters after a seed at each temperature."""
+
+    every: int = option(1, "sample every N epochs (0: only after training, with the best "
+                           "weights)", min=0)
+    length: int = option(400, "characters generated per sample (listing 8.7: 400)", min=1)
+    temperatures: list[float] = option([0.2, 0.5, 1.0, 1.2], "softmax temperatures "
+                                       "(listing 8.7)", min=0.01, min_len=1)
+    seed_text: str | None = option(None, "text the samples continue; null: a validation "
+                                         "window")
+    seed: int = option(0, "seed of the draws (and of the validation window picked)")
+
+
+@dataclass
 class Config:
     dataset: DatasetConfig = MISSING
     encoder: EncoderConfig = MISSING
     model: ModelConfig = MISSING
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
     book: BookConfig | None = None  # set by the experiment/book/ presets
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from seqexp import data, encoders, evaluate, models, tracking, train
+from seqexp import data, encoders, evaluate, generate, models, neighbours, tracking, train
 from seqexp.encoders import Batching
 from seqexp.errors import SeqexpError
 
@@ -101,8 +101,20 @@ def run_job(cfg: DictConfig) -> float:
                     f"run {run.id} logged {len(so_far)} epochs but left no backup of its last "
                     f"epoch in {folder / 'backup'}: it cannot continue; start a new run")
             encoded.train.start_at(len(so_far))
+        probed = neighbours.before_training(model, encoded, cfg.encoder)
+        callbacks = [run.keras_callback()]
+        if task.kind == "next-char":  # samples of text during training (book 8.1)
+            seed_text = generate.seed_text_for(splits, cfg.generate)
+            run.log_text(generate.generation_meta(splits.info["alphabet"], encoded.spec.shape[0],
+                                                  seed_text, cfg.dataset.lower), generate.META)
+            callbacks.append(generate.sample_callback(run, splits.info["alphabet"],
+                                                      encoded.spec.shape[0], seed_text,
+                                                      cfg.generate))
         train.fit(model, encoded, task, cfg.trainer, checkpoint, backup=folder / "backup",
-                  callbacks=[run.keras_callback()], best_so_far=task.best(so_far))
+                  callbacks=callbacks, best_so_far=task.best(so_far))
+        if task.kind == "next-char":
+            callbacks[-1].log_best(model)
+        neighbours.log_after_training(run, model, encoded, cfg.encoder, probed)
         # The run's per-epoch record in MLflow is the whole history, across resumes.
         history = run.history(["loss", task.keras_metric, monitor])
         epoch, best = evaluate.best_epoch(history, splits)

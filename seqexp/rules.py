@@ -4,6 +4,7 @@ before TensorFlow, Keras or MLflow are imported. One function per concern:
 - :func:`check_ranges`: the bounds each schema field declares (``min``, ``max``, ``min_len``);
 - :func:`check_combination`: whether the dataset, the encoder and the model fit together;
 - :func:`check_splits`: the row ranges and window of a Jena-format dataset;
+- :func:`check_text`: the split fractions and baseline order of a text corpus;
 - :func:`check_tracking` and :func:`check_layers`: settings whose parts must agree.
 
 Names and types (enums included) are checked by Hydra and OmegaConf at composition.
@@ -18,7 +19,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from seqexp.errors import SeqexpError
 
-GROUPS = ("dataset", "encoder", "model", "trainer", "tracking")
+GROUPS = ("dataset", "encoder", "model", "trainer", "tracking", "generate")
 
 
 def validate(cfg: DictConfig) -> None:
@@ -28,6 +29,8 @@ def validate(cfg: DictConfig) -> None:
     check_combination(cfg)
     if cfg.dataset.loader == "jena":
         check_splits(cfg.dataset)
+    if cfg.dataset.loader == "text":
+        check_text(cfg.dataset)
     check_tracking(cfg.tracking)
     check_layers(cfg.model)
 
@@ -67,6 +70,8 @@ def check_ranges(cfg: DictConfig) -> None:
         raise SeqexpError(f"dataset.loader={cfg.dataset.loader} is not allowed: choose one of "
                           f"{', '.join(loaders)}")
     for group in GROUPS:
+        if group not in cfg:  # generate: absent from configs recorded before it existed
+            continue
         for f in dataclasses.fields(schema_of(cfg, group)):
             check_field(f"{group}.{f.name}", cfg[group].get(f.name), f.metadata)
 
@@ -118,7 +123,11 @@ def check_combination(cfg: DictConfig) -> None:
 
 
 def check_onehot(cfg: Any, data: str) -> None:
-    """Refuse one-hot settings the dataset's kind (``tokens`` or ``text``) cannot honour."""
+    """Refuse one-hot settings the dataset's kind (``tokens``, ``text``, ``chars``) cannot
+    honour."""
+    if data == "chars" and (cfg.mode != "sequence" or cfg.level != "char"):
+        raise SeqexpError("dataset=text predicts characters from one-hot characters: use "
+                          "encoder.mode=sequence encoder.level=char (or encoder=embedding)")
     if cfg.ngrams > 1 and cfg.mode == "sequence":
         raise SeqexpError(f"encoder.ngrams={cfg.ngrams} makes a bag of n-grams, not a "
                           "sequence: use encoder.mode=multi_hot/count/tf_idf or "
@@ -155,6 +164,18 @@ def check_splits(d: DictConfig) -> None:
                 f"dataset.{a} and dataset.{b} overlap: {a} must end before row {b_first} "
                 f"where {b} starts"
             )
+
+
+def check_text(d: DictConfig) -> None:
+    """Text left to train on; a window long enough for the n-gram baseline's context."""
+    if d.val_fraction + d.test_fraction >= 0.95:
+        raise SeqexpError(f"dataset.val_fraction={d.val_fraction} + dataset.test_fraction="
+                          f"{d.test_fraction} leave too little text to train on: keep their "
+                          "sum below 0.95")
+    if d.baseline_order - 1 > d.maxlen:
+        raise SeqexpError(f"dataset.baseline_order={d.baseline_order} needs "
+                          f"{d.baseline_order - 1} characters of context but a window holds "
+                          f"dataset.maxlen={d.maxlen}: lower baseline_order or raise maxlen")
 
 
 def check_tracking(t: DictConfig) -> None:

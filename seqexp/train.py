@@ -14,10 +14,19 @@ from seqexp.encoders import Encoded
 from seqexp.errors import SeqexpError
 
 
+def bpc(y_true, y_pred):
+    """Bits per character: the sparse categorical cross-entropy in bits (nats / ln 2)."""
+    return keras.losses.sparse_categorical_crossentropy(y_true, y_pred) / math.log(2.0)
+
+
+METRICS = {"bpc": bpc}  # task metrics that are functions here, not Keras metric names
+
+
 def compile_model(model: keras.Model, task: Task, cfg: DictConfig) -> None:
     optimizer = keras.optimizers.get({"class_name": cfg.optimizer,
                                       "config": {"learning_rate": cfg.learning_rate}})
-    model.compile(optimizer=optimizer, loss=task.loss, metrics=[task.keras_metric])
+    metric = METRICS.get(task.keras_metric, task.keras_metric)
+    model.compile(optimizer=optimizer, loss=task.loss, metrics=[metric])
 
 
 def fit(model: keras.Model, encoded: Encoded, task: Task, cfg: DictConfig,

@@ -28,7 +28,7 @@ PRESETS = sorted(p.stem for p in BOOK.glob("*.yaml") if not p.stem.startswith("_
 def test_every_listing_has_a_preset():
     listings = {name.split("-")[0] for name in PRESETS}
     assert listings == {"6.7", "6.12", "6.16", "6.23", "6.27", "6.37", "6.39", "6.40", "6.41",
-                        "6.42", "6.43", "6.44", "6.46", "6.47", "6.49"}
+                        "6.42", "6.43", "6.44", "6.46", "6.47", "6.49", "8.1"}
 
 
 @pytest.mark.parametrize("preset", PRESETS)

@@ -3,6 +3,10 @@ on data generated in the real formats, read back from a real MLflow sqlite store
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from tests.test_end_to_end import only_run, seqexp
@@ -43,6 +47,22 @@ def test_raw_imdb_with_glove(tmp_path):
     history = client.get_metric_history(run.info.run_id, "val_accuracy")
     assert sorted(m.step for m in history) == [0, 1]
     assert run.data.tags["task"] == "binary" and run.data.tags["data.source"] == str(archive)
+    # probe words' neighbours before/after training and the projector files
+    found = json.loads(Path(client.download_artifacts(
+        run.info.run_id, "neighbours/neighbours.json", str(tmp_path))).read_text())
+    assert found["good"] == {"before": None, "after": None}  # not in these reviews
+    boring = found["boring"]["before"]
+    assert len(boring) == 8 and boring == found["boring"]["after"]  # frozen GloVe
+    vectors = glove_vectors(words, 12)
+    unit = {w: v / np.linalg.norm(v) for w, v in vectors.items()}
+    best = max((w for w in unit if w != "boring"), key=lambda w: unit[w] @ unit["boring"])
+    assert boring[0][0] == best and boring[0][1] == pytest.approx(
+        float(unit[best] @ unit["boring"]), abs=1e-3)
+    folder = Path(client.download_artifacts(run.info.run_id, "projector", str(tmp_path)))
+    names = (folder / "metadata.tsv").read_text().splitlines()
+    rows = (folder / "vectors.tsv").read_text().splitlines()
+    assert len(names) == len(rows) and set(names) <= set(words) and "boring" in names
+    assert len(rows[0].split("\t")) == 12
 
 
 def test_imdb_npz_with_embedding_and_lstm(tmp_path):

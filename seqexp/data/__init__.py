@@ -21,12 +21,13 @@ from seqexp.registry import Registry, option
 class Task:
     """What is learned and how it is scored; crosses from dataset to model and evaluation."""
 
-    kind: str  # "regression" | "binary"
+    kind: str  # "regression" | "binary" | "next-char"
     loss: str
     metric: str  # short name used in logged metric names: mae, acc
     keras_metric: str  # name Keras logs the metric under
     output_activation: str | None
     mode: str  # "min" or "max": which way the metric improves
+    outputs: int = 1  # units of the output layer (next-char: the alphabet's size)
 
     @property
     def history(self) -> str:
@@ -45,7 +46,12 @@ REGRESSION = Task("regression", loss="mae", metric="mae", keras_metric="mae",
                   output_activation=None, mode="min")
 BINARY = Task("binary", loss="binary_crossentropy", metric="acc", keras_metric="accuracy",
               output_activation="sigmoid", mode="max")
-TASKS = {task.kind: task for task in (REGRESSION, BINARY)}
+# Next character over an alphabet: softmax, cross-entropy; scored in bits per character
+# (keras_metric "bpc" is seqexp.train.bpc, the cross-entropy / ln 2). ``outputs`` is set by
+# the loader to its alphabet's size.
+NEXT_CHAR = Task("next-char", loss="sparse_categorical_crossentropy", metric="bpc",
+                 keras_metric="bpc", output_activation="softmax", mode="min")
+TASKS = {task.kind: task for task in (REGRESSION, BINARY, NEXT_CHAR)}
 
 
 @dataclass
@@ -69,8 +75,9 @@ class Splits:
 @dataclass
 class DatasetConfig:
     """Base of the dataset schemas. ``produces``: what the family hands downstream,
-    "numbers" (a numeric time series), "tokens" (integer word ids, Keras IMDB) or "text"
-    (raw review strings); encoders say which of these they consume."""
+    "numbers" (a numeric time series), "tokens" (integer word ids, Keras IMDB), "text"
+    (raw review strings) or "chars" (a character corpus cut into windows, next-character
+    prediction); encoders say which of these they consume."""
 
     produces: ClassVar[str] = "numbers"
     name: str = MISSING

@@ -1,10 +1,11 @@
-"""Schemas of the dataset options (``dataset=jena``, ``imdb``, ``raw-imdb``): what a user can
-set, with help and bounds. Their loaders (``jena.py``, ``imdb.py``, ``raw_imdb.py``) need
+"""Schemas of the dataset options (``dataset=jena``, ``imdb``, ``raw-imdb``, ``text``): what a
+user can set, with help and bounds. Their loaders (``jena.py``, ``imdb.py``, ``raw_imdb.py``) need
 NumPy and Keras, so the schemas live here, where ``seqexp --help`` can read them cheaply.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -94,4 +95,48 @@ class RawImdbConfig(DatasetConfig):
     val_samples: int = option(10000, "validation reviews drawn from train", min=1)
     seed: int = option(1337, "seed of the draw")
     reverse: bool = option(False, "feed sequences reversed (listing 6.42)")
+    default_encoder: str = "embedding"
+
+
+class TextSource(enum.StrEnum):
+    files = "files"
+    raw_imdb = "raw-imdb"
+
+
+@dataclass
+class TextConfig(DatasetConfig):
+    """A text corpus for character-level generation (Deep Learning with Python, 1st ed., 8.1):
+    windows of maxlen characters every step characters, the next character as target, split
+    by position (train, then validation, then test: no window crosses a split); the alphabet
+    is fitted on the training text. Scored in bits per character against a Kneser-Ney
+    character n-gram of order baseline_order fitted on the training text. Default corpus:
+    text_sample.txt.gz, bundled and GENERATED (English-like prose from a seeded grammar,
+    scripts/make_text_corpus.py; 401,192 characters). dataset.path: any UTF-8 .txt/.txt.gz file
+    or folder of them; source=raw-imdb with path=<aclImdb folder or .tar.gz>: the IMDB
+    training reviews as the corpus."""
+
+    produces: ClassVar[str] = "chars"
+    name: str = "text"
+    loader: str = "text"
+    path: str | None = option("${seqexp.bundled:text_sample.txt.gz}",
+                              "UTF-8 .txt(.gz) file or folder of them; source=raw-imdb: an "
+                              "aclImdb folder or .tar.gz")
+    url: str = ""
+    source: TextSource = option(TextSource.files, "files: the .txt file(s) at path; raw-imdb: "
+                                                  "the training reviews of the aclImdb at path")
+    lower: bool = option(True, "lower-case the corpus (listing 8.2 does)")
+    corpus_chars: int | None = option(None, "use only the first N characters (null: all)",
+                                      min=1)
+    maxlen: int = option(60, "characters per window (listing 8.3: 60)", min=1)
+    step: int = option(3, "a window starts every step characters (listing 8.3: 3)", min=1)
+    val_fraction: float = option(0.1, "the corpus's last part held out for validation",
+                                 min=0.001, max=0.9)
+    test_fraction: float = option(0.0, "the part after validation held out for test",
+                                  min=0.0, max=0.5)
+    min_char_count: int = option(1, "rarer training characters share the unknown id 0", min=1)
+    max_alphabet: int = option(300, "refuse a corpus with more distinct characters", min=2,
+                               max=1000)
+    baseline_order: int = option(2, "order of the Kneser-Ney character n-gram baseline",
+                                 min=1, max=6)
+    seed: int = option(1337, "seed of the review order (source=raw-imdb)")
     default_encoder: str = "embedding"

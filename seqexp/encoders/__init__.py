@@ -40,6 +40,7 @@ class Encoded:
     layers: list = field(default_factory=list)  # placed right after the model's Input
     metrics: dict[str, float] = field(default_factory=dict)  # e.g. glove_coverage
     params: dict[str, Any] = field(default_factory=dict)
+    vocabulary: list[str] | None = None  # token of each id, for embedding neighbours
 
 
 @dataclass(frozen=True)
@@ -70,5 +71,22 @@ ENCODERS = Registry("encoder", EncoderConfig, "seqexp.encoders",
 register = ENCODERS.register
 
 
+BY_DATA: dict[tuple[str, str], Encoder] = {}  # (option, Splits.kind): for that data only
+
+
+def register_for(data: str, *schemas: type) -> Callable[[Encoder], Encoder]:
+    """Decorator: ``fn`` encodes splits of kind ``data`` (``chars``) for these options, in
+    place of the options' own encoders."""
+    from seqexp.registry import name_of
+
+    def deco(fn: Encoder) -> Encoder:
+        for schema in schemas:
+            BY_DATA[name_of(schema), data] = fn
+        return fn
+
+    return deco
+
+
 def encode(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
-    return ENCODERS.builder(cfg.name)(splits, cfg, batching)
+    encoder = ENCODERS.builder(cfg.name)  # imports every encoder module
+    return BY_DATA.get((cfg.name, splits.kind), encoder)(splits, cfg, batching)

@@ -129,5 +129,6 @@ def glove(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
                                    trainable=cfg.trainable, mask_zero=cfg.mask_zero,
                                    name="glove")
     return encoded(splits, xs, batching, sequence_spec(xs, len(vocabulary)), layers=[layer],
+                   vocabulary=vocabulary,
                     metrics={"glove_coverage": coverage, "glove_words": float(found.sum())},
                     params={"glove_file": path.name})

@@ -13,6 +13,8 @@ from seqexp.encoders import EncoderConfig
 from seqexp.registry import option
 
 TEXT = frozenset({"tokens", "text"})
+CHARS = TEXT | {"chars"}  # also a character corpus (dataset=text, next-character prediction)
+PROBES = ["good", "bad", "boring", "excellent", "actor", "plot", "funny", "worst"]
 
 
 class BagMode(enum.StrEnum):
@@ -37,7 +39,7 @@ class Level(enum.StrEnum):
 class AutoEncoderConfig(EncoderConfig):
     """Resolved to the dataset's default encoder (numeric for jena, embedding for text)."""
 
-    consumes: ClassVar[frozenset] = frozenset({"numbers", "tokens", "text"})
+    consumes: ClassVar[frozenset] = frozenset({"numbers", "tokens", "text", "chars"})
     name: str = "auto"
 
 
@@ -54,9 +56,9 @@ class OneHotConfig(EncoderConfig):
     """One-hot (listings 6.1-6.3): a bag of words for model=dense (mode multi_hot, count or
     tf_idf; ngrams=2 adds bigrams), or one-hot per timestep for sequence models
     (mode=sequence; made batch by batch inside the model). level=char: characters as tokens
-    (raw-imdb only)."""
+    (raw-imdb; on dataset=text, one-hot characters: mode=sequence level=char)."""
 
-    consumes: ClassVar[frozenset] = TEXT
+    consumes: ClassVar[frozenset] = CHARS
     name: str = "onehot"
     mode: BagMode = option(
         BagMode.multi_hot,
@@ -90,12 +92,18 @@ class HashConfig(EncoderConfig):
 
 @dataclass
 class EmbeddingConfig(EncoderConfig):
-    """A learned Embedding layer (listings 6.5-6.7: dim 8; 6.22-6.27: dim 32)."""
+    """A learned Embedding layer (listings 6.5-6.7: dim 8; 6.22-6.27: dim 32); on dataset=text
+    a character embedding. The probe words' nearest neighbours before and after training
+    and the vectors as TensorBoard-projector TSVs are logged (seqexp.neighbours)."""
 
-    consumes: ClassVar[frozenset] = TEXT
+    consumes: ClassVar[frozenset] = CHARS
     name: str = "embedding"
     dim: int = option(32, "embedding size (8, 32 or 128 in the listings)", min=1)
     mask_zero: bool = option(False, "mask padding (index 0) in recurrent layers")
+    probe_words: list[str] = option(PROBES, "words whose nearest neighbours (cosine) are "
+                                            "logged before and after training")
+    neighbours: int = option(8, "neighbours logged per probe word (0: none, no projector "
+                                "files)", min=0)
 
 
 @dataclass
@@ -104,7 +112,8 @@ class GloveConfig(EncoderConfig):
     trainable=true. encoder.path: a GloVe .txt, .txt.gz or .zip (glove.6B.zip holds
     50/100/200/300d files; the one named <dim>d is used); null downloads glove.6B.zip
     (822 MB) and caches it. dim must match the file. Words not in GloVe get zero rows; the
-    covered fraction of the vocabulary is logged as metric glove_coverage."""
+    covered fraction of the vocabulary is logged as metric glove_coverage; probe words as for
+    embedding."""
 
     consumes: ClassVar[frozenset] = TEXT
     name: str = "glove"
@@ -114,3 +123,7 @@ class GloveConfig(EncoderConfig):
                       min=1)
     trainable: bool = option(False, "fine-tune the pretrained vectors")
     mask_zero: bool = option(False, "mask padding (index 0) in recurrent layers")
+    probe_words: list[str] = option(PROBES, "words whose nearest neighbours (cosine) are "
+                                            "logged before and after training")
+    neighbours: int = option(8, "neighbours logged per probe word (0: none, no projector "
+                                "files)", min=0)

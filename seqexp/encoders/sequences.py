@@ -18,4 +18,5 @@ def embedding(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
     xs, vocabulary = sequences(splits, "word")
     size = len(vocabulary)
     layer = keras.layers.Embedding(size, cfg.dim, mask_zero=cfg.mask_zero, name="embedding")
-    return encoded(splits, xs, batching, sequence_spec(xs, size), layers=[layer])
+    return encoded(splits, xs, batching, sequence_spec(xs, size), layers=[layer],
+                   vocabulary=vocabulary)

@@ -47,7 +47,7 @@ def build(spec: InputSpec, encoder_layers: list, cfg: DictConfig, task: Task):
                 keras.Input(shape=spec.shape, dtype=spec.dtype),
                 *encoder_layers,
                 *builder(spec, cfg),
-                keras.layers.Dense(1, activation=task.output_activation),
+                keras.layers.Dense(task.outputs, activation=task.output_activation),
             ],
             name=cfg.name.replace("-", "_"),
         )

@@ -1,0 +1,218 @@
+"""Text generation from a next-character model (DLwP 1st ed. listings 8.6-8.7), during
+training and afterwards from a finished run (``seqexp-generate``).
+
+From a seed of ``maxlen`` characters the model predicts a distribution over the alphabet; the
+distribution is reweighted by a temperature (listing 8.6's ``sample``: low temperatures pick
+the likeliest characters, high ones explore), a character is drawn, appended, and the window
+slides on. Every temperature is one row of the same batch, so one model call per character
+serves them all. Draws come from a seeded numpy generator: the same model, seed text and seed
+give the same text. The unknown-character id 0 is never drawn.
+
+During training (:class:`SampleCallback`) the samples of every ``generate.every``-th epoch and
+those of the best weights at the end are logged as text artifacts ``samples/epoch_NNN.txt``
+and ``samples/best.txt``; ``generation.json`` records the alphabet, ``maxlen`` and the seed
+text so that ``seqexp-generate`` can rebuild the model from ``config.yaml`` and
+``best.weights.h5``::
+
+    seqexp-generate RUN_ID                                # the run's own seed, 4 temperatures
+    seqexp-generate RUN_ID --seed "the old doctor " --temperatures 0.5 1.0 --length 300
+    seqexp-generate RUN_ID --uri sqlite:///mlflow.db --random-seed 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from seqexp.errors import SeqexpError
+
+META = "generation.json"
+WEIGHTS = "best.weights.h5"
+
+
+def reweight(probs: np.ndarray, temperature) -> np.ndarray:
+    """Listing 8.6: ``exp(log(p) / T)`` renormalized, row by row (``T``: a number, or one per
+    row as a ``(rows, 1)`` array)."""
+    logits = np.log(np.maximum(probs.astype(np.float64), 1e-30)) / temperature
+    logits -= logits.max(axis=-1, keepdims=True)
+    out = np.exp(logits)
+    return out / out.sum(axis=-1, keepdims=True)
+
+
+def seed_ids(text: str, alphabet: list[str], maxlen: int) -> np.ndarray:
+    """The last ``maxlen`` characters of ``text`` as ids, left-padded with spaces (or the
+    unknown id) when shorter. A character outside the alphabet is refused."""
+    index = {c: i for i, c in enumerate(alphabet) if c}
+    unknown = sorted({c for c in text if c not in index})
+    if unknown:
+        shown = ", ".join(repr(c) for c in unknown[:10])
+        raise SeqexpError(f"the seed text has characters outside the model's alphabet ({shown}):"
+                          f" use only these {len(index)} characters: "
+                          f"{''.join(sorted(index))!r}")
+    ids = [index[c] for c in text[-maxlen:]]
+    pad = index.get(" ", 0)
+    return np.array([pad] * (maxlen - len(ids)) + ids, dtype=np.int32)
+
+
+def sample(model, alphabet: list[str], seed: np.ndarray, temperatures: list[float],
+           length: int, rng: np.random.Generator) -> list[str]:
+    """``length`` characters after ``seed`` (ids) at each temperature."""
+    windows = np.repeat(seed[None, :], len(temperatures), axis=0)
+    temps = np.asarray(temperatures, dtype=np.float64)[:, None]
+    out = np.zeros((len(temperatures), length), dtype=np.int64)
+    for step in range(length):
+        probs = np.asarray(model.predict_on_batch(windows), dtype=np.float64)
+        probs[:, 0] = 0.0  # never draw "unknown"
+        cdf = np.cumsum(reweight(probs, temps), axis=1)
+        drawn = np.minimum((cdf < rng.random((len(temps), 1))).sum(axis=1), len(alphabet) - 1)
+        out[:, step] = drawn
+        windows = np.concatenate([windows[:, 1:], drawn[:, None].astype(np.int32)], axis=1)
+    return ["".join(alphabet[i] for i in row) for row in out]
+
+
+def format_samples(title: str, seed_text: str, temperatures: list[float],
+                   texts: list[str]) -> str:
+    lines = [title, f"seed: {seed_text!r}", ""]
+    for temperature, text in zip(temperatures, texts):
+        lines += [f"--- temperature {temperature} ---", seed_text + text, ""]
+    return "\n".join(lines)
+
+
+def seed_text_for(splits, cfg) -> str:
+    """``generate.seed_text``, else a validation window drawn with ``generate.seed``."""
+    if cfg.seed_text:
+        return str(cfg.seed_text)
+    val = splits.val
+    start = int(np.random.default_rng(cfg.seed).choice(val.starts))
+    alphabet = splits.info["alphabet"]
+    return "".join(alphabet[i] for i in val.ids[start:start + val.maxlen])
+
+
+def sample_callback(run, alphabet: list[str], maxlen: int, seed_text: str, cfg):
+    """A Keras callback logging samples every ``cfg.every`` epochs (see the module doc)."""
+    import keras
+
+    ids = seed_ids(seed_text, alphabet, maxlen)
+    temperatures = [float(t) for t in cfg.temperatures]
+
+    def log(model, name: str, title: str, epoch: int) -> None:
+        rng = np.random.default_rng([cfg.seed, epoch])
+        texts = sample(model, alphabet, ids, temperatures, cfg.length, rng)
+        run.log_text(format_samples(title, seed_text, temperatures, texts), f"samples/{name}")
+
+    class SampleCallback(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if cfg.every and (epoch + 1) % cfg.every == 0:
+                log(self.model, f"epoch_{epoch + 1:03d}.txt", f"after epoch {epoch + 1}",
+                    epoch + 1)
+
+    SampleCallback.log_best = staticmethod(
+        lambda model: log(model, "best.txt", "with the best weights", 0))
+    return SampleCallback()
+
+
+def generation_meta(alphabet: list[str], maxlen: int, seed_text: str, lower: bool) -> str:
+    return json.dumps({"alphabet": alphabet, "maxlen": maxlen, "seed_text": seed_text,
+                       "lower": lower}, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- seqexp-generate
+
+
+def load_run_model(client, run_id: str):
+    """A finished run's model with its best weights, its alphabet and its recorded meta."""
+    from mlflow.exceptions import MlflowException
+    from omegaconf import OmegaConf
+
+    from seqexp import models
+    from seqexp.data import NEXT_CHAR
+    from seqexp.encoders import InputSpec
+    from seqexp.encoders.chars import char_layers
+
+    try:
+        run = client.get_run(run_id)
+    except MlflowException:
+        raise SeqexpError(f"no run {run_id} in this MLflow store: give the id of a finished "
+                          "dataset=text run (see mlflow ui or seqexp-report), or --uri") from None
+    task = run.data.tags.get("task")
+    if task != NEXT_CHAR.kind:
+        raise SeqexpError(f"run {run_id} is not a text generation run (task {task}): give the "
+                          "id of a dataset=text run")
+    folder = Path(tempfile.mkdtemp(prefix="seqexp-generate-"))
+    try:
+        paths = {name: client.download_artifacts(run_id, name, str(folder))
+                 for name in ("config.yaml", META, WEIGHTS)}
+    except (MlflowException, OSError):
+        raise SeqexpError(f"run {run_id} has no {WEIGHTS} or {META} (did it finish?): give "
+                          "the id of a FINISHED dataset=text run") from None
+    cfg = OmegaConf.load(paths["config.yaml"])
+    meta = json.loads(Path(paths[META]).read_text(encoding="utf-8"))
+    alphabet, maxlen = meta["alphabet"], int(meta["maxlen"])
+    spec = InputSpec(shape=(maxlen,), dtype="int32", kind="sequence", vocab_size=len(alphabet))
+    model = models.build(spec, char_layers(cfg.encoder, len(alphabet)), cfg.model,
+                         dataclasses.replace(NEXT_CHAR, outputs=len(alphabet)))
+    model.load_weights(paths[WEIGHTS])
+    return model, meta
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="seqexp-generate",
+        description="Print text sampled from a finished dataset=text run's model.")
+    p.add_argument("run_id", help="MLflow run id of a finished dataset=text run")
+    p.add_argument("--seed", dest="seed_text", default=None,
+                   help="text to continue (default: the seed the run sampled from)")
+    p.add_argument("--temperatures", type=float, nargs="+", default=[0.2, 0.5, 1.0, 1.2])
+    p.add_argument("--length", type=int, default=400, help="characters per sample")
+    p.add_argument("--random-seed", type=int, default=0, help="seed of the draws")
+    p.add_argument("--uri", default=None,
+                   help="MLflow tracking URI (default: MLFLOW_TRACKING_URI or ./mlflow.db)")
+    return p
+
+
+def generate(args: argparse.Namespace) -> str:
+    if args.length < 1 or any(t <= 0 for t in args.temperatures):
+        raise SeqexpError("--length must be >= 1 and every --temperatures value > 0")
+    from seqexp.tracking import client_for
+
+    uri = args.uri or os.environ.get("MLFLOW_TRACKING_URI") or None
+    client = client_for(uri)
+    model, meta = load_run_model(client, args.run_id)
+    seed_text = meta["seed_text"] if args.seed_text is None else args.seed_text
+    if meta.get("lower"):  # the model was trained on lower-cased text
+        seed_text = seed_text.lower()
+    ids = seed_ids(seed_text, meta["alphabet"], meta["maxlen"])
+    texts = sample(model, meta["alphabet"], ids, args.temperatures, args.length,
+                   np.random.default_rng(args.random_seed))
+    return format_samples(f"run {args.run_id}", seed_text, args.temperatures, texts)
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    args = parser().parse_args(argv)
+    from mlflow.exceptions import MlflowException
+
+    try:
+        print(generate(args))
+    except SeqexpError as err:
+        _fail(str(err))
+    except MlflowException as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        _fail(f"cannot read the MLflow store {args.uri or '(default)'}: {first[:300]}")
+
+
+def _fail(message: str) -> None:
+    print(f"seqexp-generate: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
