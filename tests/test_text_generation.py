@@ -330,3 +330,19 @@ def test_config_range_of_generate_options():
     with pytest.raises(SeqexpError, match="generate.length=0 is too small"):
         compose_cfg("dataset=text", "generate.length=0")
     config.validate(compose_cfg("dataset=text", "generate.every=0", validate=False))
+
+
+def test_imdb_reviews_as_a_corpus(tmp_path):
+    from tests.textdata import UNSUP_MARKER, make_aclimdb_tar
+
+    archive = make_aclimdb_tar(tmp_path, train=10, test=4)
+    splits = load(text_cfg(archive, source="raw-imdb", maxlen=20, lower=False))
+    text = splits.info["train_text"] + splits.info["val_text"]
+    lines = text.split("\n")
+    assert "<br />" not in text and UNSUP_MARKER not in text
+    assert sum(line.endswith((" train pos", " train neg")) for line in lines) == 20
+    assert not any(line.endswith((" test pos", " test neg")) for line in lines)
+    again = load(text_cfg(archive, source="raw-imdb", maxlen=20, lower=False))
+    assert again.info["sha256"] == splits.info["sha256"]  # the same seeded order
+    other = load(text_cfg(archive, source="raw-imdb", maxlen=20, lower=False, seed=2))
+    assert other.info["sha256"] != splits.info["sha256"]
