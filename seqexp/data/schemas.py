@@ -98,9 +98,8 @@ class RawImdbConfig(DatasetConfig):
     default_encoder: str = "embedding"
 
 
-class TextSource(enum.StrEnum):
-    files = "files"
-    raw_imdb = "raw-imdb"
+# OmegaConf matches an enum by member name: "raw-imdb" needs the functional form.
+TextSource = enum.StrEnum("TextSource", {"files": "files", "raw-imdb": "raw-imdb"})
 
 
 @dataclass
@@ -122,7 +121,7 @@ class TextConfig(DatasetConfig):
                               "UTF-8 .txt(.gz) file or folder of them; source=raw-imdb: an "
                               "aclImdb folder or .tar.gz")
     url: str = ""
-    source: TextSource = option(TextSource.files, "files: the .txt file(s) at path; raw-imdb: "
+    source: TextSource = option(TextSource["files"], "files: the .txt file(s) at path; raw-imdb: "
                                                   "the training reviews of the aclImdb at path")
     lower: bool = option(True, "lower-case the corpus (listing 8.2 does)")
     corpus_chars: int | None = option(None, "use only the first N characters (null: all)",
