@@ -39,7 +39,8 @@ def test_preset_composes_and_says_what_it_reproduces(preset):
     listing = preset.split("-")[0]
     assert f"listing {listing}" in text or f"listings {listing}" in text
     assert cfg.book.listing == listing and cfg.book.note
-    assert cfg.book.metric == f"best_val_{'mae' if cfg.dataset.loader == 'jena' else 'acc'}"
+    metric = {"jena": "mae", "text": "bpc"}.get(cfg.dataset.loader, "acc")
+    assert cfg.book.metric == f"best_val_{metric}"
     reported, low_high = cfg.book.reported, cfg.book.range
     assert reported is None or 0 < reported < 1
     assert low_high is None or (low_high[0] < low_high[1]
@@ -93,6 +94,13 @@ BOOK_SETTINGS = {
                       "dataset.step": 3, "model.filters": [32, 32], "model.kernel_size": 5,
                       "model.pool_size": 3, "model.units": 32, "model.dropout": 0.1,
                       "model.recurrent_dropout": 0.5},
+    "8.1-char-lstm": {"dataset.name": "text", "dataset.maxlen": 60, "dataset.step": 3,
+                      "dataset.lower": True, "encoder.name": "onehot",
+                      "encoder.mode": "sequence", "encoder.level": "char", "model.name": "lstm",
+                      "model.units": 128, "trainer.epochs": 60, "trainer.steps_per_epoch": None,
+                      "trainer.batch_size": 128, "trainer.optimizer": "rmsprop",
+                      "trainer.learning_rate": 0.01, "generate.every": 1,
+                      "generate.length": 400, "generate.temperatures": [0.2, 0.5, 1.0, 1.2]},
 }
 
 

@@ -16,8 +16,8 @@ from omegaconf import OmegaConf
 
 from scripts.make_text_corpus import Grammar
 from seqexp import config, neighbours
-from seqexp.data.schemas import TextConfig
 from seqexp.data import load
+from seqexp.data.schemas import TextConfig
 from seqexp.data.text import char_ids
 from seqexp.errors import SeqexpError
 from seqexp.evaluate import CharNgram
