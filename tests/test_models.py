@@ -49,6 +49,19 @@ def test_book_architectures():
     assert layer_types("bi", "model.cell=lstm") == ["Bidirectional", "Dense"]
 
 
+def test_dense_dropout_is_off_by_default_and_placed_as_asked():
+    assert layer_types("dense", "model.units=[16,8]") == ["Flatten", "Dense", "Dense", "Dense"]
+    assert layer_types("dense", "model.units=[16,8]", "model.dropout=0.5",
+                       "model.input_dropout=0.2") == [
+        "Flatten", "Dropout", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
+    cfg = compose_cfg("dataset=jena", "model=dense", "model.units=[]", "model.input_dropout=0.3")
+    net = models.build(encoders.InputSpec(shape=(10,), kind="bag"), [], cfg.model, data.BINARY)
+    assert [type(x).__name__ for x in net.layers] == ["Dropout", "Dense"]
+    assert net.layers[0].rate == 0.3
+    with pytest.raises(SeqexpError, match="model.dropout"):
+        compose_cfg("dataset=jena", "model=dense", "model.dropout=1.5")
+
+
 def test_stacked_follows_listing_6_41():
     cfg = compose_cfg("dataset=jena", "model=stacked")
     net = models.build(encoders.InputSpec(shape=(240, 14)), [], cfg.model, data.REGRESSION)

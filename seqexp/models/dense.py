@@ -20,6 +20,10 @@ class DenseConfig(ModelConfig):
     name: str = "dense"
     units: list[int] = option([32], "hidden Dense layers (relu); [] for none (listing 6.7)",
                               min=1)
+    input_dropout: float = option(0.0, "dropout on the inputs (a bag's words); 0: none, "
+                                       "as the book", min=0.0, max=0.95)
+    dropout: float = option(0.0, "dropout after each hidden Dense layer; 0: none, as the book",
+                            min=0.0, max=0.95)
 
 
 @register(DenseConfig)
@@ -27,4 +31,10 @@ def dense(spec: InputSpec, cfg: DictConfig) -> list:
     import keras
 
     layers = [keras.layers.Flatten()] if spec.kind == "sequence" else []
-    return layers + [keras.layers.Dense(units, activation="relu") for units in cfg.units]
+    if cfg.input_dropout:
+        layers.append(keras.layers.Dropout(cfg.input_dropout))
+    for units in cfg.units:
+        layers.append(keras.layers.Dense(units, activation="relu"))
+        if cfg.dropout:
+            layers.append(keras.layers.Dropout(cfg.dropout))
+    return layers

@@ -1,0 +1,164 @@
+"""`seqexp-book` end to end on generated data in the real formats: one MLflow sweep (a parent
+run, a child per preset and seed), presets without data skipped with the reason, and
+book.md / book.csv / book.png comparing seqexp with the figures in the presets' book blocks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from seqexp import book
+from tests.conftest import compose_cfg
+from tests.textdata import (
+    COMMON,
+    NEGATIVE,
+    POSITIVE,
+    glove_vectors,
+    make_aclimdb_tar,
+    make_glove,
+    make_imdb_npz,
+)
+
+# the presets' windows and splits shrunk to a 4,000-row generated record (book ratios)
+JENA_SMALL = ["jena:dataset.lookback=288", "jena:dataset.step=2", "jena:dataset.delay=12",
+              "jena:dataset.train=[0,2400]", "jena:dataset.val=[2401,3200]",
+              "jena:dataset.test=[3201,null]", "jena:dataset.stride=4"]
+RAW_SMALL = ["raw-imdb:dataset.train_samples=20", "raw-imdb:dataset.val_samples=20"]
+
+
+def seqexp_book(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "seqexp.book", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=900)
+
+
+def test_every_preset_states_what_the_book_reports():
+    presets = book.load_presets()
+    assert len(presets) == 15
+    for preset in presets:
+        assert preset.book["listing"] == preset.name.split("-")[0], preset.name
+        assert preset.metric in ("best_val_mae", "best_val_acc"), preset.name
+        assert (preset.metric == "best_val_mae") == (preset.dataset == "jena")
+        low, high = book.book_range(preset)
+        assert low is not None and low <= high, preset.name
+        reported = preset.book.get("reported")
+        assert reported is None or low <= reported <= high, preset.name
+    # the block is part of the composed config, not a setting: no run logs it as a param
+    cfg = compose_cfg("experiment=book/6.39-gru")
+    assert cfg.book.reported == 0.265 and compose_cfg().book is None
+
+
+def test_verdicts_follow_the_metrics_direction():
+    mae = book.Preset("6.39-gru", "jena", "numeric", None,
+                      {"listing": "6.39", "metric": "best_val_mae", "reported": 0.265,
+                       "range": [0.26, 0.27]})
+    acc = book.Preset("6.27-lstm", "imdb", "embedding", 32,
+                      {"listing": "6.27", "metric": "best_val_acc", "reported": 0.89,
+                       "range": [0.87, 0.9]})
+    assert book.verdict(mae, 0.262) == "within the book's range"
+    assert book.verdict(mae, 0.25) == "better" and book.verdict(mae, 0.3) == "worse"
+    assert book.verdict(acc, 0.91) == "better" and book.verdict(acc, 0.8) == "worse"
+    assert book.verdict(acc, 0.88) == "within the book's range"
+
+
+def test_without_data_every_preset_is_skipped_with_why(tmp_path):
+    out = seqexp_book("--offline", "--out", str(tmp_path / "book"), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    frame = pd.read_csv(tmp_path / "book" / "book.csv", dtype={"listing": str})
+    assert len(frame) == 15 and (frame["runs"] == 0).all()
+    why = dict(zip(frame["listing"], frame["verdict"]))
+    assert why["6.39"].startswith("skipped: no Jena record: pass --jena")
+    assert why["6.27"].startswith("skipped: no imdb.npz: pass --imdb")
+    assert why["6.16"].startswith("skipped: no raw IMDB reviews: pass --raw-imdb")
+    assert "| 6.39 | book/6.39-gru | best_val_mae | 0.265 [0.26, 0.27] | - | - (book: 0.29) " \
+        "| skipped" in \
+        (tmp_path / "book" / "book.md").read_text()
+    assert not (tmp_path / "mlflow.db").exists()  # nothing ran, no sweep
+
+
+def test_glove_without_vectors_is_skipped(tmp_path):
+    archive = make_aclimdb_tar(tmp_path, train=5, test=2)
+    preset = [p for p in book.load_presets() if p.encoder == "glove"][0]
+    overrides, why = book.plan(preset, book.Sources(raw_imdb=archive))
+    assert overrides is None and why.startswith("no GloVe vectors: pass --glove")
+    glove = make_glove(tmp_path, glove_vectors(COMMON, 7), fmt="txt")
+    overrides, _ = book.plan(preset, book.Sources(raw_imdb=archive, glove=glove))
+    assert overrides == {"dataset": {"path": str(archive)},
+                         "encoder": {"path": str(glove), "dim": 7}}
+
+
+@pytest.mark.slow
+def test_book_quick_on_generated_data_is_one_sweep(tmp_path, jena_csv):
+    archive = make_aclimdb_tar(tmp_path, train=30, test=10)
+    glove = make_glove(tmp_path, glove_vectors(COMMON + POSITIVE + NEGATIVE, 12), fmt="gz")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    out = seqexp_book("--quick", "--seeds", "2", "--offline", "--only", "6.39", "6.12", "6.7",
+                      "--jena", str(jena_csv), "--raw-imdb", str(archive), "--glove", str(glove),
+                      "--uri", uri, "--out", str(tmp_path / "book"), "trainer.verbose=0",
+                      *JENA_SMALL, *RAW_SMALL, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "skipped book/6.7-imdb-embedding: no imdb.npz" in out.stdout
+
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name("seqexp-book")
+    runs = client.search_runs([exp.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("seqexp.sweep") == "true"]
+    assert len(parents) == 1 and len(runs) == 5  # one sweep: 2 presets x 2 seeds
+    parent = parents[0]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert sorted(r.info.run_name for r in children) == [
+        "book/6.12-raw-imdb-glove seed=0", "book/6.12-raw-imdb-glove seed=1",
+        "book/6.39-gru seed=0", "book/6.39-gru seed=1"]
+    assert {r.data.params["trainer.seed"] for r in children} == {"0", "1"}
+    glove_runs = [r for r in children if "glove" in r.info.run_name]
+    assert {r.data.params["encoder.dim"] for r in glove_runs} == {"12"}  # read from the file
+    assert all(r.data.params["trainer.epochs"] == "1" for r in children)  # --quick
+    assert not any(key.startswith("book.") for r in children for key in r.data.params)
+
+    frame = pd.read_csv(tmp_path / "book" / "book.csv", dtype={"listing": str})
+    rows = frame.set_index("listing")
+    gru = rows.loc["6.39"]
+    values = [r.data.metrics["best_val_mae"] for r in children if "gru" in r.info.run_name]
+    assert gru["runs"] == 2 and gru["mean"] == pytest.approx(sum(values) / 2)
+    assert gru["std"] == pytest.approx(pd.Series(values).std())
+    assert gru["naive"] == pytest.approx(
+        [r for r in children if "gru" in r.info.run_name][0].data.metrics["naive_val_mae"])
+    assert gru["verdict"] in book.VERDICTS and gru["book_reported"] == 0.265
+    assert rows.loc["6.12"]["verdict"] in book.VERDICTS
+    assert "GloVe 12d" in rows.loc["6.12"]["notes"]
+    assert rows.loc["6.7"]["verdict"].startswith("skipped: no imdb.npz") and \
+        rows.loc["6.7"]["runs"] == 0
+    md = (tmp_path / "book" / "book.md").read_text()
+    assert "| 6.39 | book/6.39-gru | best_val_mae | 0.265" in md
+    assert (tmp_path / "book" / "book.png").stat().st_size > 10_000
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "book")}
+    assert artifacts == {"book/book.md", "book/book.csv", "book/book.png"}
+
+
+def test_a_missing_file_is_one_line_and_exit_2(tmp_path):
+    out = seqexp_book("--jena", str(tmp_path / "nope.csv"), cwd=tmp_path)
+    assert out.returncode == 2
+    assert "--jena" in out.stderr and "does not exist" in out.stderr
+
+
+@pytest.mark.slow
+def test_every_preset_quick_on_generated_data(tmp_path, jena_csv):
+    npz, index, _ = make_imdb_npz(tmp_path, train=40, test=20)
+    archive = make_aclimdb_tar(tmp_path, train=30, test=10)
+    glove = make_glove(tmp_path, glove_vectors(COMMON + POSITIVE + NEGATIVE, 12), fmt="gz")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    out = seqexp_book("--quick", "--seeds", "1", "--offline", "--jena", str(jena_csv),
+                      "--imdb", str(npz), "--raw-imdb", str(archive), "--glove", str(glove),
+                      "--uri", uri, "--out", str(tmp_path / "book"), "trainer.verbose=0",
+                      "imdb:dataset.sha256=null", "imdb:dataset.maxlen=60",
+                      *JENA_SMALL, *RAW_SMALL, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    frame = pd.read_csv(tmp_path / "book" / "book.csv", dtype={"listing": str})
+    assert len(frame) == 15 and (frame["runs"] == 1).all()
+    assert frame["verdict"].isin(book.VERDICTS).all()
