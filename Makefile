@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install run test test-slow lint bench ui clean
+.PHONY: install run test test-slow test-backends lint bench ui clean
 
 install: $(STAMP)
 
@@ -23,6 +23,20 @@ test: install
 
 test-slow: install
 	$(BIN)/pytest -m slow
+
+# The jax and torch backends on CPU, TensorFlow unimportable (CI's backend matrix; see
+# tests/test_backends.py). torch is pinned: this machine holds its 2.13.0 CPU wheel, while an
+# unpinned `pip install torch` pulls a multi-GB CUDA build.
+BACKENDS_STAMP := $(VENV)/.backends-stamp
+$(BACKENDS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet 'torch==2.13.0' 'jax>=0.10,<0.11'
+	touch $(BACKENDS_STAMP)
+
+test-backends: $(BACKENDS_STAMP)
+	@for backend in jax torch; do \
+	  echo "== KERAS_BACKEND=$$backend"; \
+	  KERAS_BACKEND=$$backend $(BIN)/pytest -m backends tests/test_backends.py -q || exit 1; \
+	done
 
 lint: install
 	$(BIN)/ruff check seqexp tests bench scripts

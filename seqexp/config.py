@@ -33,6 +33,12 @@ class Optimizer(enum.StrEnum):
     sgd = "sgd"
 
 
+class Precision(enum.StrEnum):
+    float32 = "float32"
+    mixed_bfloat16 = "mixed_bfloat16"
+    mixed_float16 = "mixed_float16"
+
+
 @dataclass
 class TrainerConfig:
     """Training loop settings. Modest by default; the book presets in experiment/ are exact."""
@@ -50,6 +56,12 @@ class TrainerConfig:
     checkpoint_dir: str = option("checkpoints", "best-weights checkpoints (relative: run dir)")
     verbose: int = option(2, "Keras progress: 0 silent, 1 bar, 2 one line per epoch",
                           min=0, max=2)
+    precision: Precision = option(Precision.float32, "float32, or mixed_bfloat16 / "
+                                  "mixed_float16 (Keras's dtype policy; the output stays float32)")
+    jit_compile: bool | None = option(None, "compile the train step (XLA, jax.jit, "
+                                            "torch.compile): true, false, null: Keras's auto")
+    workers: int = option(1, "threads producing batches (PyDataset workers); 1: in the "
+                             "training loop itself", min=1)
     resume: str | None = option(None, "MLflow run id of a killed or failed run to continue "
                                       "from its last completed epoch (its own config is used)")
 

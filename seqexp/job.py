@@ -85,7 +85,12 @@ def run_job(cfg: DictConfig) -> float:
         naive = evaluate.baseline(splits, "val")
         run.log_metrics({**naive, **encoded.metrics})
 
+        from seqexp.models.recurrent import cudnn_eligibility
+
+        train.set_precision(cfg.trainer.precision)
         model = models.build(encoded.spec, encoded.layers, cfg.model, task)
+        run.set_tags(dict(zip(("cudnn", "cudnn.reason"), cudnn_eligibility(model),
+                              strict=True)))
         train.compile_model(model, task, cfg.trainer)
         if not run.resumed:
             run.log_text(model_summary(model), "model_summary.txt")

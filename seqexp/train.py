@@ -14,6 +14,13 @@ from seqexp.encoders import Encoded
 from seqexp.errors import SeqexpError
 
 
+def set_precision(precision: str) -> None:
+    """Keras's global dtype policy for the layers built next (``trainer.precision``):
+    float32, mixed_bfloat16 or mixed_float16 (variables float32, computation in 16 bits;
+    models.build keeps the output layer float32, compile() scales a float16 loss)."""
+    keras.config.set_dtype_policy(str(precision))
+
+
 def bpc(y_true, y_pred):
     """Bits per character: the sparse categorical cross-entropy in bits (nats / ln 2)."""
     return keras.losses.sparse_categorical_crossentropy(y_true, y_pred) / math.log(2.0)
@@ -26,7 +33,9 @@ def compile_model(model: keras.Model, task: Task, cfg: DictConfig) -> None:
     optimizer = keras.optimizers.get({"class_name": cfg.optimizer,
                                       "config": {"learning_rate": cfg.learning_rate}})
     metric = METRICS.get(task.keras_metric, task.keras_metric)
-    model.compile(optimizer=optimizer, loss=task.loss, metrics=[metric])
+    jit = cfg.get("jit_compile")
+    model.compile(optimizer=optimizer, loss=task.loss, metrics=[metric],
+                  jit_compile="auto" if jit is None else jit)
 
 
 def fit(model: keras.Model, encoded: Encoded, task: Task, cfg: DictConfig,
@@ -54,6 +63,8 @@ def fit(model: keras.Model, encoded: Encoded, task: Task, cfg: DictConfig,
     if cfg.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=task.mode,
                                                        patience=cfg.early_stopping))
+    for part in (encoded.train, encoded.val):  # batch producer threads (trainer.workers)
+        part.workers, part.use_multiprocessing = cfg.get("workers", 1), False
     history = model.fit(
         encoded.train,
         validation_data=encoded.val,

@@ -52,6 +52,7 @@ def test_jena_run_is_recorded_in_mlflow(tmp_path, jena_csv):
     assert metrics["naive_val_mae_degc"] > metrics["naive_val_mae"] > 0
     assert tags["data.source"] == str(jena_csv) and len(tags["data.sha256"]) == 64
     assert tags["keras_backend"] == "tensorflow" and tags["device"] == "cpu"
+    assert tags["cudnn"] == "yes" and "eligible" in tags["cudnn.reason"]
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"config.yaml", "learning_curves.png", "model_summary.txt",
             "best.weights.h5"} <= artifacts

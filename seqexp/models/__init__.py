@@ -47,7 +47,9 @@ def build(spec: InputSpec, encoder_layers: list, cfg: DictConfig, task: Task):
                 keras.Input(shape=spec.shape, dtype=spec.dtype),
                 *encoder_layers,
                 *builder(spec, cfg),
-                keras.layers.Dense(task.outputs, activation=task.output_activation),
+                # float32 whatever the dtype policy (trainer.precision): a stable loss
+                keras.layers.Dense(task.outputs, activation=task.output_activation,
+                                   dtype="float32"),
             ],
             name=cfg.name.replace("-", "_"),
         )

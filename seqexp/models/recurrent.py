@@ -105,3 +105,42 @@ def bidirectional(spec: InputSpec, cfg: DictConfig) -> list:
 
     return [keras.layers.Bidirectional(
         cell(cfg.cell)(cfg.units, dropout=cfg.dropout, recurrent_dropout=cfg.recurrent_dropout))]
+
+
+def cudnn_eligibility(model) -> tuple[str, str]:
+    """Whether the model's recurrent layers can run Keras's fused (cuDNN) kernel on a GPU:
+    ``("yes" | "no" | "none", why)``. Eligible: GRU/LSTM with tanh, sigmoid recurrent
+    activation, ``recurrent_dropout=0``, no unroll, a bias, ``reset_after`` (GRU) and no mask
+    (every backend's fused path refuses masks seqexp makes: front-padded ones). The book's
+    6.40/6.41/6.49 settings use recurrent dropout (6.41 relu too), so they are not."""
+    import keras
+
+    layers = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Bidirectional):
+            layers += [layer.forward_layer, layer.backward_layer]
+        elif isinstance(layer, keras.layers.RNN):
+            layers.append(layer)
+    if not layers:
+        return "none", "no recurrent layer"
+    for layer in layers:
+        if isinstance(layer, keras.layers.SimpleRNN):
+            return "no", f"{layer.name}: SimpleRNN has no fused kernel"
+        cell = layer.cell
+        problems = [
+            (cell.activation is not keras.activations.tanh,
+             f"activation={getattr(cell.activation, '__name__', cell.activation)}"),
+            (cell.recurrent_activation is not keras.activations.sigmoid,
+             "recurrent_activation is not sigmoid"),
+            (cell.recurrent_dropout > 0, f"recurrent_dropout={cell.recurrent_dropout}"),
+            (layer.unroll, "unroll=True"),
+            (not cell.use_bias, "use_bias=False"),
+            (not getattr(cell, "reset_after", True), "reset_after=False"),
+            (getattr(layer, "use_cudnn", "auto") is False, "use_cudnn=False"),
+        ]
+        for bad, why in problems:
+            if bad:
+                return "no", f"{layer.name}: {why}"
+    if any(getattr(layer, "mask_zero", False) for layer in model.layers):
+        return "no", "mask_zero: the fused kernels take no mask of front-padded sequences"
+    return "yes", f"{len(layers)} recurrent layer(s) eligible"
