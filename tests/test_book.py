@@ -39,7 +39,7 @@ def seqexp_book(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_every_preset_states_what_the_book_reports():
-    presets = book.load_presets()
+    presets = [p for p in book.load_presets() if p.chapter == book.CHAPTER]
     assert len(presets) == 15
     for preset in presets:
         assert preset.book["listing"] == preset.name.split("-")[0], preset.name
@@ -71,8 +71,11 @@ def test_without_data_every_preset_is_skipped_with_why(tmp_path):
     out = seqexp_book("--offline", "--out", str(tmp_path / "book"), cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     frame = pd.read_csv(tmp_path / "book" / "book.csv", dtype={"listing": str})
-    assert len(frame) == 15 and (frame["runs"] == 0).all()
+    assert len(frame) >= 15 and (frame["runs"] == 0).all()
     why = dict(zip(frame["listing"], frame["verdict"]))
+    others = [listing for listing in why if not listing.startswith("6.")]
+    assert all(why[listing].startswith(f"skipped: chapter {listing.split('.')[0]}, not in "
+                                       "chapter 6's table") for listing in others)
     assert why["6.39"].startswith("skipped: no Jena record: pass --jena")
     assert why["6.27"].startswith("skipped: no imdb.npz: pass --imdb")
     assert why["6.16"].startswith("skipped: no raw IMDB reviews: pass --raw-imdb")
@@ -160,5 +163,6 @@ def test_every_preset_quick_on_generated_data(tmp_path, jena_csv):
                       *JENA_SMALL, *RAW_SMALL, cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     frame = pd.read_csv(tmp_path / "book" / "book.csv", dtype={"listing": str})
+    frame = frame[frame["listing"].str.startswith("6.")]
     assert len(frame) == 15 and (frame["runs"] == 1).all()
     assert frame["verdict"].isin(book.VERDICTS).all()
