@@ -16,20 +16,20 @@ from seqexp.errors import SeqexpError
 
 def baseline(splits: Splits, part: str) -> dict[str, float]:
     """``naive_<part>_<metric>`` (and ``..._<unit>`` for forecasting) on one split."""
-    if splits.task.kind == "next-char":
-        ngram = splits.info.get("ngram")
+    if splits.task.name == "next-char":
+        ngram = splits.info.ngram
         if ngram is None:
             train = splits.train
-            ngram = CharNgram(train.ids[:splits.info["split_at"][0]],
-                              splits.info["baseline_order"], splits.task.outputs)
-            splits.info["ngram"] = ngram
+            ngram = CharNgram(train.ids[:splits.info.split_at[0]],
+                              splits.info.baseline_order, splits.task.outputs)
+            splits.info.ngram = ngram
         windows = getattr(splits, part)
         return {f"naive_{part}_bpc": ngram.bpc(windows.ids, windows.starts + windows.maxlen)}
-    if splits.task.kind == "regression":
+    if splits.task.name == "regression":
         windows = getattr(splits, part)
         mae = float(np.mean(np.abs(windows.last_observed() - windows.targets())))
         return {f"naive_{part}_mae": mae,
-                f"naive_{part}_mae_{splits.info['unit']}": mae * splits.info["scale"]}
+                f"naive_{part}_mae_{splits.info.unit}": mae * splits.info.scale}
     majority = int(np.mean(splits.train[1]) >= 0.5)
     labels = np.asarray(getattr(splits, part)[1])
     return {f"naive_{part}_acc": float(np.mean(labels == majority))}
@@ -47,8 +47,8 @@ def scored(splits: Splits, part: str, score: float, naive: dict[str, float],
     """The model's score on ``part`` with its unit variant and skill against ``naive``."""
     task = splits.task
     out = {f"{prefix}{part}_{task.metric}": score}
-    if task.kind == "regression":
-        out[f"{prefix}{part}_{task.metric}_{splits.info['unit']}"] = score * splits.info["scale"]
+    if task.name == "regression":
+        out[f"{prefix}{part}_{task.metric}_{splits.info.unit}"] = score * splits.info.scale
     out[f"{part}_skill"] = skill(task.mode, score, naive[f"naive_{part}_{task.metric}"])
     return out
 

@@ -91,7 +91,7 @@ def seed_text_for(splits, cfg) -> str:
         return str(cfg.seed_text)
     val = splits.val
     start = int(np.random.default_rng(cfg.seed).choice(val.starts))
-    alphabet = splits.info["alphabet"]
+    alphabet = splits.info.alphabet
     return "".join(alphabet[i] for i in val.ids[start:start + val.maxlen])
 
 
@@ -142,7 +142,7 @@ def load_run_model(client, run_id: str):
         raise SeqexpError(f"no run {run_id} in this MLflow store: give the id of a finished "
                           "dataset=text run (see mlflow ui or seqexp-report), or --uri") from None
     task = run.data.tags.get("task")
-    if task != NEXT_CHAR.kind:
+    if task != NEXT_CHAR.name:
         raise SeqexpError(f"run {run_id} is not a text generation run (task {task}): give the "
                           "id of a dataset=text run")
     folder = Path(tempfile.mkdtemp(prefix="seqexp-generate-"))
@@ -155,7 +155,7 @@ def load_run_model(client, run_id: str):
     cfg = OmegaConf.load(paths["config.yaml"])
     meta = json.loads(Path(paths[META]).read_text(encoding="utf-8"))
     alphabet, maxlen = meta["alphabet"], int(meta["maxlen"])
-    spec = InputSpec(shape=(maxlen,), dtype="int32", kind="sequence", vocab_size=len(alphabet))
+    spec = InputSpec(shape=(maxlen,), dtype="int32", layout="sequence", vocab_size=len(alphabet))
     model = models.build(spec, char_layers(cfg.encoder, len(alphabet)), cfg.model,
                          dataclasses.replace(NEXT_CHAR, outputs=len(alphabet)))
     model.load_weights(paths[WEIGHTS])

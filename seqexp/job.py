@@ -7,6 +7,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from seqexp import data, encoders, evaluate, generate, models, neighbours, tracking, train
+from seqexp.data import Task
 from seqexp.encoders import Batching
 from seqexp.errors import SeqexpError
 
@@ -21,20 +22,20 @@ def output_dir() -> Path:
         return Path.cwd()
 
 
-def learning_curves(history: dict[str, list[float]], naive: dict[str, float], metric: str):
+def learning_curves(history: dict[str, list[float]], naive: dict[str, float], task: Task):
     """Training and validation metric per epoch, with the validation baseline as a line."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    metric = task.keras_metric
     fig, ax = plt.subplots(figsize=(7, 4))
     epochs = range(1, len(history[metric]) + 1)
     ax.plot(epochs, history[metric], "o-", label=f"training {metric}")
     ax.plot(epochs, history[f"val_{metric}"], "s-", label=f"validation {metric}")
-    for name, value in naive.items():
-        if name.count("_") == 2:  # naive_val_mae / naive_val_acc, not the unit variant
-            ax.axhline(value, color="grey", linestyle="--", label=f"baseline ({name})")
+    name = f"naive_val_{task.metric}"  # in the metric's own scale, not the unit variant
+    ax.axhline(naive[name], color="grey", linestyle="--", label=f"baseline ({name})")
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
     ax.legend()
@@ -76,8 +77,8 @@ def run_job(cfg: DictConfig) -> float:
         run.set_tags({"keras_backend": keras.backend.backend(), "device": tracking.device()})
         splits = data.load(cfg.dataset)
         task = splits.task
-        run.set_tags({"data.source": splits.info.get("source"),
-                      "data.sha256": splits.info.get("sha256"), "task": task.kind})
+        run.set_tags({"data.source": splits.info.source,
+                      "data.sha256": splits.info.sha256, "task": task.name})
         encoded = encoders.encode(splits, cfg.encoder, Batching(
             cfg.trainer.batch_size, cfg.trainer.seed, cfg.trainer.steps_per_epoch))
         if encoded.params:
@@ -108,16 +109,16 @@ def run_job(cfg: DictConfig) -> float:
             encoded.train.start_at(len(so_far))
         probed = neighbours.before_training(model, encoded, cfg.encoder)
         callbacks = [run.keras_callback()]
-        if task.kind == "next-char":  # samples of text during training (book 8.1)
+        if task.name == "next-char":  # samples of text during training (book 8.1)
             seed_text = generate.seed_text_for(splits, cfg.generate)
-            run.log_text(generate.generation_meta(splits.info["alphabet"], encoded.spec.shape[0],
+            run.log_text(generate.generation_meta(splits.info.alphabet, encoded.spec.shape[0],
                                                   seed_text, cfg.dataset.lower), generate.META)
-            callbacks.append(generate.sample_callback(run, splits.info["alphabet"],
+            callbacks.append(generate.sample_callback(run, splits.info.alphabet,
                                                       encoded.spec.shape[0], seed_text,
                                                       cfg.generate))
         train.fit(model, encoded, task, cfg.trainer, checkpoint, backup=folder / "backup",
                   callbacks=callbacks, best_so_far=task.best(so_far))
-        if task.kind == "next-char":
+        if task.name == "next-char":
             callbacks[-1].log_best(model)
         neighbours.log_after_training(run, model, encoded, cfg.encoder, probed)
         # The run's per-epoch record in MLflow is the whole history, across resumes.
@@ -131,7 +132,7 @@ def run_job(cfg: DictConfig) -> float:
             results.update(naive_test)
             results.update(evaluate.scored(splits, "test", score, naive_test, prefix=""))
         run.log_metrics(results)
-        run.log_figure(learning_curves(history, naive, task.keras_metric),
+        run.log_figure(learning_curves(history, naive, task),
                        "learning_curves.png")
         if checkpoint.exists():
             run.log_artifact(checkpoint)

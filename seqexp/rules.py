@@ -96,12 +96,12 @@ def check_field(key: str, value: Any, meta: Any) -> None:
 
 
 def check_combination(cfg: DictConfig) -> None:
-    """The dataset's kind must be one the encoder consumes; the encoder's output (a sequence
-    or a bag) one the model accepts."""
+    """What the dataset holds must be what the encoder consumes; the encoder's layout (a
+    sequence or a bag) one the model accepts."""
     from seqexp.encoders import ENCODERS
     from seqexp.models import MODELS
 
-    data = schema_of(cfg, "dataset").produces
+    data = schema_of(cfg, "dataset").holds
     encoder = OmegaConf.to_object(cfg.encoder)
     if data not in type(encoder).consumes:
         fits = [k for k, s in ENCODERS.options().items() if data in s.consumes and k != "auto"]
@@ -109,7 +109,7 @@ def check_combination(cfg: DictConfig) -> None:
                           f"({data}): use encoder={' or encoder='.join(fits)}")
     if encoder.name == "onehot":
         check_onehot(cfg.encoder, data)
-    produced = encoder.produces()
+    produced = encoder.layout()
     if produced not in schema_of(cfg, "model").accepts:
         fits = [k for k, s in MODELS.options().items() if produced in s.accepts]
         hint = (f"use model={' or model='.join(fits)}" if produced == "bag" else
@@ -123,7 +123,7 @@ def check_combination(cfg: DictConfig) -> None:
 
 
 def check_onehot(cfg: Any, data: str) -> None:
-    """Refuse one-hot settings the dataset's kind (``tokens``, ``text``, ``chars``) cannot
+    """Refuse one-hot settings the dataset's data (``tokens``, ``text``, ``chars``) cannot
     honour."""
     if data == "chars" and (cfg.mode != "sequence" or cfg.level != "char"):
         raise SeqexpError("dataset=text predicts characters from one-hot characters: use "

@@ -123,7 +123,7 @@ def test_onehot_sequence_is_one_hot_inside_the_model():
     splits = textdata.text_splits(BOOK)
     enc = run(splits, OneHotConfig, mode="sequence")
     x = whole(enc.train)[0]
-    assert x.dtype == np.int32 and enc.spec.kind == "sequence"
+    assert x.dtype == np.int32 and enc.spec.layout == "sequence"
     (layer,) = enc.layers
     onehot = keras.ops.convert_to_numpy(layer(x))
     assert onehot.shape == (2, 8, len(vocabulary(splits)))
@@ -196,7 +196,7 @@ def test_glove_rows_are_the_files_vectors(tmp_path, fmt):
         else:  # padding, [UNK], and homework (not in the file)
             assert not matrix[i].any()
     assert enc.metrics["glove_coverage"] == pytest.approx(8 / 9)  # homework missing
-    assert enc.spec.kind == "sequence" and enc.spec.dtype == "int32"
+    assert enc.spec.layout == "sequence" and enc.spec.dtype == "int32"
     np.testing.assert_array_equal(whole(enc.train)[0], whole(run(splits, EmbeddingConfig).train)[0])
     assert run(splits, GloveConfig, path=str(path), dim=6, trainable=True).layers[0].trainable
 
@@ -270,7 +270,7 @@ def test_encoders_on_keras_imdb_ids(tmp_path):
     npz, index, raw = textdata.make_imdb_npz(tmp_path)
     splits = data.load(OmegaConf.structured(ImdbConfig(
         path=str(npz), word_index_path=str(index), maxlen=20, num_words=15)))
-    words = splits.info["vocabulary"]
+    words = splits.info.vocabulary
     enc = run(splits, EmbeddingConfig)
     np.testing.assert_array_equal(whole(enc.val)[0], splits.val[0])
     assert enc.spec.vocab_size == 15 and enc.layers[0].input_dim == 15

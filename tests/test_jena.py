@@ -21,10 +21,10 @@ def load(path, *overrides):
 
 def test_loads_csv_and_zip_identically(jena_csv, jena_zip):
     a, b = load(jena_csv), load(jena_zip)
-    assert a.kind == "numbers" and a.task.kind == "regression"
+    assert a.holds == "numbers" and a.task.name == "regression"
     np.testing.assert_array_equal(a.train.data, b.train.data)
-    assert a.info["rows"] == 4000 and a.info["features"] == JENA_COLUMNS[1:]
-    assert a.info["unit"] == "degc" and len(a.info["sha256"]) == 64
+    assert a.info.rows == 4000 and a.info.features == JENA_COLUMNS[1:]
+    assert a.info.unit == "degc" and len(a.info.sha256) == 64
 
 
 def test_normalized_with_training_rows_only(jena_csv):
@@ -33,7 +33,7 @@ def test_normalized_with_training_rows_only(jena_csv):
     train = raw[0:2400]
     expected = (raw - train.mean(0)) / train.std(0)
     np.testing.assert_allclose(splits.val.data, expected, atol=1e-4)
-    assert splits.info["scale"] == pytest.approx(train[:, 1].std(), rel=1e-5)
+    assert splits.info.scale == pytest.approx(train[:, 1].std(), rel=1e-5)
 
 
 def test_windows_match_the_book_generator(jena_csv):
@@ -74,7 +74,8 @@ def test_baseline_on_a_series_with_a_known_answer():
     # T rises by exactly 0.5 per row: persistence is off by 0.5 * (delay + step) everywhere.
     series = np.stack([np.zeros(500), 0.5 * np.arange(500)], axis=1).astype(np.float32)
     w = Windows.between(series, 0, None, lookback=12, step=3, delay=7, target_col=1)
-    splits = data.Splits("numbers", data.REGRESSION, w, w, w, {"unit": "degc", "scale": 2.0})
+    splits = data.Splits("numbers", data.REGRESSION, w, w, w,
+                         data.DataInfo(source="<test>", unit="degc", scale=2.0))
     naive = evaluate.baseline(splits, "val")
     assert naive["naive_val_mae"] == pytest.approx(0.5 * (7 + 3))
     assert naive["naive_val_mae_degc"] == pytest.approx(0.5 * (7 + 3) * 2.0)

@@ -55,7 +55,7 @@ def test_dense_dropout_is_off_by_default_and_placed_as_asked():
                        "model.input_dropout=0.2") == [
         "Flatten", "Dropout", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
     cfg = compose_cfg("dataset=jena", "model=dense", "model.units=[]", "model.input_dropout=0.3")
-    net = models.build(encoders.InputSpec(shape=(10,), kind="bag"), [], cfg.model, data.BINARY)
+    net = models.build(encoders.InputSpec(shape=(10,), layout="bag"), [], cfg.model, data.BINARY)
     assert [type(x).__name__ for x in net.layers] == ["Dropout", "Dense"]
     assert net.layers[0].rate == 0.3
     with pytest.raises(SeqexpError, match="model.dropout"):

@@ -104,9 +104,9 @@ def test_stride_keeps_one_window_in_every_stride_rows():
 def test_bundled_sample_covers_every_season_in_short_epochs():
     cfg = compose_cfg()
     splits = data.load(cfg.dataset)
-    assert splits.info["rows"] == 730 * 144
-    assert splits.info["source"] == bundled_file("jena_sample.csv.zip")
-    assert Path(splits.info["source"]).stat().st_size <= 5_000_000
+    assert splits.info.rows == 730 * 144
+    assert splits.info.source == bundled_file("jena_sample.csv.zip")
+    assert Path(splits.info.source).stat().st_size <= 5_000_000
     train, val, test = splits.train, splits.val, splits.test
     assert (train.ends[-1] + train.delay) / 144 > 366  # more than a year of training rows
     assert train.ends[-1] < val.ends[0] and val.ends[-1] < test.ends[0]  # in time order

@@ -46,9 +46,9 @@ def test_windows_are_the_books_loop_within_each_split(tmp_path):
     path.write_text(text)
     splits = load(text_cfg(path, maxlen=7, step=3, val_fraction=0.2, test_fraction=0.1,
                            lower=False))
-    alphabet = splits.info["alphabet"]
-    assert alphabet[0] == "" and alphabet[1:] == sorted(set(text[:splits.info["split_at"][0]]))
-    bounds = [0, *splits.info["split_at"], len(text)]
+    alphabet = splits.info.alphabet
+    assert alphabet[0] == "" and alphabet[1:] == sorted(set(text[:splits.info.split_at[0]]))
+    bounds = [0, *splits.info.split_at, len(text)]
     for part, first, stop in zip(("train", "val", "test"), bounds, bounds[1:]):
         segment = text[first:stop]  # the book's loop, on this split's text alone
         sentences = [segment[i:i + 7] for i in range(0, len(segment) - 7, 3)]
@@ -59,17 +59,17 @@ def test_windows_are_the_books_loop_within_each_split(tmp_path):
         assert "".join(alphabet[i] for i in windows.targets()) == "".join(next_chars)
         lo, hi = windows.span
         assert first <= lo and hi <= stop  # no window or target crosses the split
-    assert splits.task.kind == "next-char" and splits.task.outputs == len(alphabet)
+    assert splits.task.name == "next-char" and splits.task.outputs == len(alphabet)
 
 
 def test_alphabet_is_fitted_on_training_text(tmp_path):
     path = tmp_path / "t.txt"
     path.write_text("aab" * 20 + "XYZ", encoding="utf-8")  # train: 50 characters, 34 a, 16 b
     splits = load(text_cfg(path, maxlen=3, step=1, val_fraction=0.2, lower=False))
-    assert splits.info["alphabet"] == ["", "a", "b"]
+    assert splits.info.alphabet == ["", "a", "b"]
     assert list(splits.val.ids[-3:]) == [0, 0, 0]  # X, Y, Z are unknown (id 0)
     rare = load(text_cfg(path, maxlen=3, step=1, val_fraction=0.2, min_char_count=20))
-    assert rare.info["alphabet"] == ["", "a"]
+    assert rare.info.alphabet == ["", "a"]
     with pytest.raises(SeqexpError, match="no character is seen 99 times"):
         load(text_cfg(path, maxlen=3, step=1, min_char_count=99))
     assert list(char_ids("cab€", ["", "a", "b"])) == [0, 1, 2, 0]
@@ -83,10 +83,10 @@ def test_folders_gzip_and_lower_case(tmp_path):
         fh.write("\ufeff" + "Second File\r\n" * 20)
     (folder / "skip.csv").write_text("not,read\n")
     splits = load(text_cfg(folder, maxlen=10, step=5))
-    alphabet = splits.info["alphabet"]
+    alphabet = splits.info.alphabet
     assert "H" not in alphabet and "h" in alphabet and "\r" not in alphabet
     assert "," not in alphabet and "\ufeff" not in alphabet
-    assert splits.info["characters"] == 13 * 20 + 2 + 12 * 20
+    assert splits.info.characters == 13 * 20 + 2 + 12 * 20
 
 
 @pytest.mark.parametrize("case, needles", [
@@ -184,12 +184,12 @@ def test_ngram_matches_kneser_ney_from_its_definition(order):
 
 def test_higher_orders_predict_structured_text_better(tmp_path):
     splits = load(text_cfg(corpus(tmp_path, 20000), maxlen=20, step=3))
-    ids, train_end = splits.train.ids, splits.info["split_at"][0]
+    ids, train_end = splits.train.ids, splits.info.split_at[0]
     targets = splits.val.starts + splits.val.maxlen
-    bpc = [CharNgram(ids[:train_end], order, len(splits.info["alphabet"])).bpc(ids, targets)
+    bpc = [CharNgram(ids[:train_end], order, len(splits.info.alphabet)).bpc(ids, targets)
            for order in (1, 2, 3, 4)]
     assert bpc == sorted(bpc, reverse=True) and bpc[-1] < 0.7 * bpc[0]
-    assert bpc[0] < math.log2(len(splits.info["alphabet"]))
+    assert bpc[0] < math.log2(len(splits.info.alphabet))
 
 
 # --------------------------------------------------------------------------- sampling
@@ -251,8 +251,8 @@ def test_generation_run_end_to_end_and_seqexp_generate(tmp_path, capsys):
 
     splits = load(text_cfg(path, maxlen=20, baseline_order=3))  # the baseline, recomputed
     targets = splits.val.starts + 20
-    naive = CharNgram(splits.train.ids[:splits.info["split_at"][0]], 3,
-                      len(splits.info["alphabet"])).bpc(splits.train.ids, targets)
+    naive = CharNgram(splits.train.ids[:splits.info.split_at[0]], 3,
+                      len(splits.info.alphabet)).bpc(splits.train.ids, targets)
     assert metrics["naive_val_bpc"] == pytest.approx(naive)
     history = client.get_metric_history(run_id, "val_bpc")
     assert sorted(m.step for m in history) == [0, 1]
@@ -267,8 +267,8 @@ def test_generation_run_end_to_end_and_seqexp_generate(tmp_path, capsys):
     text = sample.read_text(encoding="utf-8")
     meta = json.loads(Path(client.download_artifacts(run_id, "generation.json",
                                                      str(tmp_path))).read_text())
-    assert meta["maxlen"] == 20 and meta["alphabet"] == splits.info["alphabet"]
-    assert len(meta["seed_text"]) == 20 and meta["seed_text"] in splits.info["val_text"]
+    assert meta["maxlen"] == 20 and meta["alphabet"] == splits.info.alphabet
+    assert len(meta["seed_text"]) == 20 and meta["seed_text"] in splits.info.val_text
     for temperature in (0.2, 0.5, 1.0, 1.2):
         assert f"--- temperature {temperature} ---" in text
     bodies = [b.split(" ---\n", 1)[1] for b in text.split("--- temperature ")[1:]]
@@ -337,12 +337,12 @@ def test_imdb_reviews_as_a_corpus(tmp_path):
 
     archive = make_aclimdb_tar(tmp_path, train=10, test=4)
     splits = load(text_cfg(archive, source="raw-imdb", maxlen=20, lower=False))
-    text = splits.info["train_text"] + splits.info["val_text"]
+    text = splits.info.train_text + splits.info.val_text
     lines = text.split("\n")
     assert "<br />" not in text and UNSUP_MARKER not in text
     assert sum(line.endswith((" train pos", " train neg")) for line in lines) == 20
     assert not any(line.endswith((" test pos", " test neg")) for line in lines)
     again = load(text_cfg(archive, source="raw-imdb", maxlen=20, lower=False))
-    assert again.info["sha256"] == splits.info["sha256"]  # the same seeded order
+    assert again.info.sha256 == splits.info.sha256  # the same seeded order
     other = load(text_cfg(archive, source="raw-imdb", maxlen=20, lower=False, seed=2))
-    assert other.info["sha256"] != splits.info["sha256"]
+    assert other.info.sha256 != splits.info.sha256

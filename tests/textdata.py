@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqexp.data import BINARY, Splits
+from seqexp.data import BINARY, DataInfo, Splits
 
 POSITIVE = ["great", "wonderful", "superb", "moving", "brilliant", "loved"]
 NEGATIVE = ["awful", "boring", "terrible", "dull", "worst", "hated"]
@@ -156,8 +156,7 @@ def text_splits(train: list[str], val: list[str] | None = None, test: list[str] 
     def part(texts: list[str]) -> tuple[list[str], np.ndarray]:
         return list(texts), np.arange(len(texts), dtype=np.int32) % 2
 
-    info = {"source": "<test>", "sha256": digest, "maxlen": maxlen, "max_words": max_words,
-            "vocab_size": max_words, "reverse": reverse,
-            "cache_key": {"loader": "test", "sha256": digest}}
-    return Splits(kind="text", task=BINARY, train=part(train), val=part(val), test=part(test),
+    info = DataInfo(source="<test>", sha256=digest, maxlen=maxlen, max_words=max_words,
+                    reverse=reverse, cache_key={"loader": "test", "sha256": digest})
+    return Splits(holds="text", task=BINARY, train=part(train), val=part(val), test=part(test),
                   info=info)

@@ -9,7 +9,7 @@ A loader reads only its own ``dataset`` config.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from omegaconf import MISSING, DictConfig
@@ -21,7 +21,7 @@ from seqexp.registry import Registry, option
 class Task:
     """What is learned and how it is scored; crosses from dataset to model and evaluation."""
 
-    kind: str  # "regression" | "binary" | "next-char"
+    name: str  # "regression" | "binary" | "next-char"
     loss: str
     metric: str  # short name used in logged metric names: mae, acc
     keras_metric: str  # name Keras logs the metric under
@@ -51,35 +51,60 @@ BINARY = Task("binary", loss="binary_crossentropy", metric="acc", keras_metric="
 # the loader to its alphabet's size.
 NEXT_CHAR = Task("next-char", loss="sparse_categorical_crossentropy", metric="bpc",
                  keras_metric="bpc", output_activation="softmax", mode="min")
-TASKS = {task.kind: task for task in (REGRESSION, BINARY, NEXT_CHAR)}
+TASKS = {task.name: task for task in (REGRESSION, BINARY, NEXT_CHAR)}
+
+
+@dataclass
+class DataInfo:
+    """What a loader tells downstream about its data, besides the parts themselves."""
+
+    source: str  # the file or folder read (tag data.source)
+    sha256: str | None = None  # its digest (tag data.sha256)
+    cache_key: dict[str, Any] | None = None  # identifies the parts in the encoders' caches
+    cache_hit: bool = False  # the parts came from the loader's own cache
+    scale: float = 1.0  # numbers: the target's standard deviation (MAE in its own unit)
+    unit: str | None = None  # numbers: the target's unit, e.g. degC
+    rows: int | None = None  # numbers: rows in the record
+    features: list[str] | None = None  # numbers: the input columns
+    vocabulary: list[str] | None = None  # tokens: the word of each id
+    max_words: int | None = None  # text: the vocabulary size to fit on the training texts
+    maxlen: int | None = None  # tokens and text: sequence length after padding
+    reverse: bool = False  # tokens and text: sequences fed reversed
+    alphabet: list[str] | None = None  # chars: the character of each id ("" = padding)
+    characters: int | None = None  # chars: length of the corpus
+    split_at: list[int] | None = None  # chars: where val and test start in the corpus
+    train_text: str | None = None  # chars: the training text
+    val_text: str | None = None  # chars: the validation text
+    baseline_order: int | None = None  # chars: order of the n-gram baseline
+    ngram: Any = None  # chars: the n-gram baseline, built on first use
 
 
 @dataclass
 class Splits:
     """Train/validation/test parts of one dataset, in the form its family produces.
 
-    ``kind`` says what the parts hold: "numbers" (:class:`seqexp.data.windows.Windows`),
-    "tokens" (``(x, y)`` with integer word ids) or "text" (``(texts, y)``). ``info`` carries
-    what tracking records as tags (source, sha256) and what evaluation needs (``scale``:
-    the target's standard deviation, to report MAE in the target's own units).
+    ``holds`` says what the parts hold: "numbers" (:class:`seqexp.data.windows.Windows`),
+    "tokens" (``(x, y)`` with integer word ids), "text" (``(texts, y)``) or "chars"
+    (:class:`seqexp.data.text.CharWindows`), as the dataset's schema declares
+    (:attr:`DatasetConfig.holds`).
     """
 
-    kind: str
+    holds: str
     task: Task
     train: Any
     val: Any
     test: Any
-    info: dict[str, Any] = field(default_factory=dict)
+    info: DataInfo
 
 
 @dataclass
 class DatasetConfig:
-    """Base of the dataset schemas. ``produces``: what the family hands downstream,
-    "numbers" (a numeric time series), "tokens" (integer word ids, Keras IMDB), "text"
-    (raw review strings) or "chars" (a character corpus cut into windows, next-character
-    prediction); encoders say which of these they consume."""
+    """Base of the dataset schemas. ``holds``: what the family hands downstream, "numbers"
+    (a numeric time series), "tokens" (integer word ids, Keras IMDB), "text" (raw review
+    strings) or "chars" (a character corpus cut into windows, next-character prediction);
+    encoders say which of these they consume."""
 
-    produces: ClassVar[str] = "numbers"
+    holds: ClassVar[str] = "numbers"
     name: str = MISSING
     loader: str = option(MISSING, "loader family in seqexp.data (the schema's option name)")
     path: str | None = option(None, "local file or folder; null downloads and caches")

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
-from seqexp.data import BINARY, Splits, register
+from seqexp.data import BINARY, DataInfo, Splits, register
 from seqexp.data.download import cached_arrays, local_or_download, sha256sum
 from seqexp.data.schemas import ImdbConfig
 from seqexp.errors import SeqexpError
@@ -202,13 +202,7 @@ def load_imdb(cfg: DictConfig) -> Splits:
     arrays, hit = cached_arrays("imdb", key, lambda: _prepare(path, cfg))
     words = vocabulary(index_path, cfg.num_words)
     parts = {part: (arrays[f"x_{part}"], arrays[f"y_{part}"]) for part in ("train", "val", "test")}
-    info = {
-        "source": str(path), "sha256": digest, "word_index": str(index_path),
-        "word_index_sha256": sha256sum(index_path),
-        "num_words": cfg.num_words, "vocab_size": cfg.num_words, "maxlen": cfg.maxlen,
-        "reverse": cfg.reverse, "vocabulary": words,
-        "train_samples": len(parts["train"][1]), "val_samples": len(parts["val"][1]),
-        "test_samples": len(parts["test"][1]), "cache_hit": hit,
-    }
-    info["cache_key"] = {**key, "word_index_sha256": info["word_index_sha256"]}
-    return Splits(kind="tokens", task=BINARY, **parts, info=info)
+    info = DataInfo(source=str(path), sha256=digest, maxlen=cfg.maxlen, reverse=cfg.reverse,
+                    vocabulary=words, cache_hit=hit,
+                    cache_key={**key, "word_index_sha256": sha256sum(index_path)})
+    return Splits(holds="tokens", task=BINARY, **parts, info=info)

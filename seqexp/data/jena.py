@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
-from seqexp.data import REGRESSION, Splits, register
+from seqexp.data import REGRESSION, DataInfo, Splits, register
 from seqexp.data.download import local_or_download, sha256sum
 from seqexp.data.schemas import JenaConfig
 from seqexp.data.windows import Windows
@@ -104,9 +104,8 @@ def load_jena(cfg: DictConfig) -> Splits:
         return windows
 
     return Splits(
-        kind="numbers", task=REGRESSION,
+        holds="numbers", task=REGRESSION,
         train=split("train"), val=split("val"), test=split("test"),
-        info={"source": str(source), "sha256": sha256sum(source), "rows": rows,
-              "features": features, "target": cfg.target,
-              "scale": float(std[target_col]), "unit": unit_of(cfg.target)},
+        info=DataInfo(source=str(source), sha256=sha256sum(source), rows=rows, features=features,
+                      scale=float(std[target_col]), unit=unit_of(cfg.target)),
     )

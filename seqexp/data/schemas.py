@@ -19,7 +19,7 @@ class JenaConfig(DatasetConfig):
     Deep Learning with Python, 6.3. Downloaded from the Keras datasets address and cached, or
     read from dataset.path (the .csv or the .zip)."""
 
-    produces: ClassVar[str] = "numbers"
+    holds: ClassVar[str] = "numbers"
     name: str = "jena"
     loader: str = "jena"
     url: str = (
@@ -47,7 +47,7 @@ class ImdbConfig(DatasetConfig):
     out-of-vocabulary (rank >= num_words), words offset by 3; reviews padded and truncated at
     the front (pad_sequences); validation = the last val_split of the shuffled train."""
 
-    produces: ClassVar[str] = "tokens"
+    holds: ClassVar[str] = "tokens"
     name: str = "imdb"
     loader: str = "imdb"
     path: str | None = option(None, "local imdb.npz (Keras layout); null downloads and caches")
@@ -82,7 +82,7 @@ class RawImdbConfig(DatasetConfig):
     its .tar.gz (read as a stream, never unpacked); null downloads aclImdb_v1.tar.gz and caches
     it. train_samples=null trains on every review not drawn for validation."""
 
-    produces: ClassVar[str] = "text"
+    holds: ClassVar[str] = "text"
     name: str = "raw-imdb"
     loader: str = "raw-imdb"
     path: str | None = option(None, "aclImdb folder or its .tar.gz; null downloads and caches")
@@ -114,7 +114,7 @@ class TextConfig(DatasetConfig):
     or folder of them; source=raw-imdb with path=<aclImdb folder or .tar.gz>: the IMDB
     training reviews as the corpus."""
 
-    produces: ClassVar[str] = "chars"
+    holds: ClassVar[str] = "chars"
     name: str = "text"
     loader: str = "text"
     path: str | None = option("${seqexp.bundled:text_sample.txt.gz}",

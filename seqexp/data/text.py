@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
-from seqexp.data import NEXT_CHAR, Splits, register
+from seqexp.data import NEXT_CHAR, DataInfo, Splits, register
 from seqexp.data.schemas import TextConfig
 from seqexp.errors import SeqexpError
 
@@ -171,13 +171,11 @@ def load_text(cfg: DictConfig) -> Splits:
                 f"the corpus ({n:,} characters) is too short for one {part} window of "
                 f"dataset.maxlen={cfg.maxlen} + 1 characters: use a longer text, a smaller "
                 "maxlen, or a larger dataset.val_fraction/test_fraction")
-    info = {
-        "source": str(path), "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        "alphabet": alphabet, "maxlen": cfg.maxlen, "step": cfg.step,
-        "characters": n, "split_at": [val_start, test_start],
-        "train_text": text[:val_start], "val_text": text[val_start:test_start],
-        "baseline_order": cfg.baseline_order,
-        "vocab_size": len(alphabet),
-    }
+    info = DataInfo(
+        source=str(path), sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        alphabet=alphabet, maxlen=cfg.maxlen, characters=n, split_at=[val_start, test_start],
+        train_text=text[:val_start], val_text=text[val_start:test_start],
+        baseline_order=cfg.baseline_order,
+    )
     task = dataclasses.replace(NEXT_CHAR, outputs=len(alphabet))
-    return Splits(kind="chars", task=task, **parts, info=info)
+    return Splits(holds="chars", task=task, **parts, info=info)

@@ -61,8 +61,9 @@ class Windows:
 
 
 class WindowBatches(Batches):
-    """Batches of (inputs, targets) from :class:`Windows`: random windows for training, as
-    the book's generator draws them, every window in order for evaluation."""
+    """Batches of (inputs, targets) from :class:`Windows`: for training, the windows in a
+    seeded random order, each once per pass (the book's generator draws each batch at random
+    with replacement); for evaluation, every window in order."""
 
     def __init__(self, windows: Windows, batch_size: int, **kw):
         self.windows = windows

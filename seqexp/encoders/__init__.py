@@ -25,7 +25,7 @@ class InputSpec:
 
     shape: tuple[int | None, ...]
     dtype: str = "float32"
-    kind: str = "sequence"  # "sequence" (time, features) or "bag" (features,)
+    layout: str = "sequence"  # "sequence" (time, features) or "bag" (features,)
     vocab_size: int | None = None
 
 
@@ -54,14 +54,15 @@ class Batching:
 
 @dataclass
 class EncoderConfig:
-    """Base of the encoder schemas. ``consumes``: the dataset kinds it encodes ("numbers",
-    "tokens", "text"); :meth:`produces`: "sequence" (batch, time, features) or "bag"
-    (batch, features) inputs for the model."""
+    """Base of the encoder schemas. ``consumes``: what the datasets it encodes hold
+    (:attr:`seqexp.data.DatasetConfig.holds`: "numbers", "tokens", "text"); :meth:`layout`:
+    the layout of the inputs it gives the model, "sequence" (batch, time, features) or "bag"
+    (batch, features)."""
 
     consumes: ClassVar[frozenset] = frozenset()
     name: str = MISSING
 
-    def produces(self) -> str:
+    def layout(self) -> str:
         return "sequence"
 
 
@@ -71,11 +72,11 @@ ENCODERS = Registry("encoder", EncoderConfig, "seqexp.encoders",
 register = ENCODERS.register
 
 
-BY_DATA: dict[tuple[str, str], Encoder] = {}  # (option, Splits.kind): for that data only
+BY_DATA: dict[tuple[str, str], Encoder] = {}  # (option, Splits.holds): for that data only
 
 
 def register_for(data: str, *schemas: type) -> Callable[[Encoder], Encoder]:
-    """Decorator: ``fn`` encodes splits of kind ``data`` (``chars``) for these options, in
+    """Decorator: ``fn`` encodes splits holding ``data`` (``chars``) for these options, in
     place of the options' own encoders."""
     from seqexp.registry import name_of
 
@@ -89,4 +90,4 @@ def register_for(data: str, *schemas: type) -> Callable[[Encoder], Encoder]:
 
 def encode(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
     encoder = ENCODERS.builder(cfg.name)  # imports every encoder module
-    return BY_DATA.get((cfg.name, splits.kind), encoder)(splits, cfg, batching)
+    return BY_DATA.get((cfg.name, splits.holds), encoder)(splits, cfg, batching)

@@ -32,14 +32,14 @@ __all__ = ["onehot", "hashed", "hash_buckets", "collision_fraction"]
 def onehot(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
     """One-hot per timestep (``mode=sequence``, listings 6.1-6.3) or a bag of words/n-grams."""
     require_text(splits)
-    check_onehot(cfg, splits.kind)
+    check_onehot(cfg, splits.holds)
     if cfg.mode == "sequence":
         xs, vocabulary = sequences(splits, cfg.level)
         size = len(vocabulary)
         return encoded(splits, xs, batching, sequence_spec(xs, size),
                        layers=[keras.layers.CategoryEncoding(size, output_mode="one_hot",
                                                              name="onehot")])
-    if splits.kind == "tokens":
+    if splits.holds == "tokens":
         ids, vocabulary = ragged_ids(splits, "word")
         bags = id_bags(ids, len(vocabulary), cfg.mode)
     else:

@@ -42,12 +42,12 @@ def char_layers(cfg: DictConfig, vocab_size: int) -> list:
 
 @register_for("chars", OneHotConfig, EmbeddingConfig)
 def encode_chars(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
-    alphabet = splits.info["alphabet"]
+    alphabet = splits.info.alphabet
     parts = {part: CharBatches(getattr(splits, part), batching.batch_size,
                                shuffle=part == "train", seed=batching.seed,
                                steps=batching.steps_per_epoch)
              for part in ("train", "val", "test")}
-    spec = InputSpec(shape=(splits.train.maxlen,), dtype="int32", kind="sequence",
+    spec = InputSpec(shape=(splits.train.maxlen,), dtype="int32", layout="sequence",
                      vocab_size=len(alphabet))
     return Encoded(**parts, spec=spec, layers=char_layers(cfg, len(alphabet)),
                    params={"vocab_size": len(alphabet)}, vocabulary=list(alphabet))

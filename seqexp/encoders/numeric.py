@@ -18,5 +18,5 @@ def numeric(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
                             steps=batching.steps_per_epoch),
         val=WindowBatches(splits.val, batching.batch_size),
         test=WindowBatches(splits.test, batching.batch_size),
-        spec=InputSpec(shape=(train.timesteps, train.data.shape[1]), kind="sequence"),
+        spec=InputSpec(shape=(train.timesteps, train.data.shape[1]), layout="sequence"),
     )

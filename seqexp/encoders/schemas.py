@@ -67,7 +67,7 @@ class OneHotConfig(EncoderConfig):
     ngrams: int = option(1, "bag of n-grams up to this n (text, bag modes only)", min=1, max=5)
     level: Level = option(Level.word, "tokens are words or characters (text only)")
 
-    def produces(self) -> str:
+    def layout(self) -> str:
         return "sequence" if self.mode == "sequence" else "bag"
 
 
@@ -86,7 +86,7 @@ class HashConfig(EncoderConfig):
     salt: int = option(0, "0: FarmHash; else SipHash keyed by this salt (stable across "
                           "processes)", min=0)
 
-    def produces(self) -> str:
+    def layout(self) -> str:
         return "sequence" if self.mode == "sequence" else "bag"
 
 

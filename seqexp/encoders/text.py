@@ -85,17 +85,17 @@ def encoded(splits: Splits, xs: dict, batching: Batching, spec: InputSpec, **kw)
 
 
 def sequence_spec(xs: dict[str, np.ndarray], vocab_size: int) -> InputSpec:
-    return InputSpec(shape=(xs["train"].shape[1],), dtype="int32", kind="sequence",
+    return InputSpec(shape=(xs["train"].shape[1],), dtype="int32", layout="sequence",
                      vocab_size=vocab_size)
 
 
 def bag_spec(width: int) -> InputSpec:
-    return InputSpec(shape=(width,), dtype="float32", kind="bag", vocab_size=width)
+    return InputSpec(shape=(width,), dtype="float32", layout="bag", vocab_size=width)
 
 
 def require_text(splits: Splits) -> None:
-    if splits.kind not in ("text", "tokens"):
-        raise SeqexpError(f"text encoders need text or word ids, not {splits.kind}: use "
+    if splits.holds not in ("text", "tokens"):
+        raise SeqexpError(f"text encoders need text or word ids, not {splits.holds}: use "
                           "dataset=imdb or dataset=raw-imdb, or encoder=numeric")
 
 
@@ -123,7 +123,7 @@ def text_ids(splits: Splits, level: str, every_word: bool = False,
     """Token ids of each part's texts, ragged as ``(flat, lengths)``, and the vocabulary
     (``vocabulary[id]``; 0 is padding, 1 out-of-vocabulary) fitted on the training texts:
     the ``dataset.max_words`` most frequent tokens, or ``every_word`` of them."""
-    max_tokens = None if every_word else splits.info["max_words"]
+    max_tokens = None if every_word else splits.info.max_words
 
     def compute() -> dict[str, np.ndarray]:
         vectorizer = Vectorizer(level, max_tokens, "int").adapt(splits.train[0])
@@ -133,7 +133,7 @@ def text_ids(splits: Splits, level: str, every_word: bool = False,
                 getattr(splits, part)[0])
         return out
 
-    key = cache_key(data=splits.info["cache_key"], what="ids", level=level,
+    key = cache_key(data=splits.info.cache_key, what="ids", level=level,
                     max_tokens=max_tokens)
     arrays, _ = cached_arrays("text", key, compute)
     ids = {part: (arrays[f"{part}_flat"], arrays[f"{part}_lengths"]) for part in PARTS}
@@ -144,7 +144,7 @@ def text_bags(splits: Splits, level: str, ngrams: int, mode: str,
               ) -> tuple[dict[str, sp.csr_matrix], list[str]]:
     """Bags of words (or n-grams, or characters) of each part, TextVectorization's
     ``multi_hot``/``count``/``tf_idf`` (idf from the training texts); column 0 is OOV."""
-    max_tokens = splits.info["max_words"]
+    max_tokens = splits.info.max_words
 
     def compute() -> dict[str, np.ndarray]:
         vectorizer = Vectorizer(level, max_tokens, mode, ngrams).adapt(splits.train[0])
@@ -153,7 +153,7 @@ def text_bags(splits: Splits, level: str, ngrams: int, mode: str,
             out.update(csr_arrays(vectorizer.bags(getattr(splits, part)[0]), part))
         return out
 
-    key = cache_key(data=splits.info["cache_key"], what="bags", level=level, ngrams=ngrams,
+    key = cache_key(data=splits.info.cache_key, what="bags", level=level, ngrams=ngrams,
                     mode=mode, max_tokens=max_tokens)
     arrays, _ = cached_arrays("text", key, compute)
     return ({part: csr_from_arrays(arrays, part) for part in PARTS},
@@ -181,12 +181,12 @@ def id_bags(ids: dict[str, tuple[np.ndarray, np.ndarray]], width: int, mode: str
 def ragged_ids(splits: Splits, level: str, every_word: bool = False,
                ) -> tuple[dict, list[str]]:
     """Unpadded ids of every part and the vocabulary, for text or Keras word ids."""
-    if splits.kind == "tokens":
+    if splits.holds == "tokens":
         ids = {}
         for part in PARTS:
             x = getattr(splits, part)[0]
             ids[part] = (x[x != 0], (x != 0).sum(axis=1))
-        return ids, list(splits.info["vocabulary"])
+        return ids, list(splits.info.vocabulary)
     return text_ids(splits, level, every_word)
 
 
@@ -194,9 +194,9 @@ def sequences(splits: Splits, level: str, every_word: bool = False,
               ) -> tuple[dict[str, np.ndarray], list[str]]:
     """int32 ``(n, maxlen)`` ids of every part, padded and truncated at the front (reversed
     first when ``dataset.reverse``), and the vocabulary."""
-    if splits.kind == "tokens":  # the loader padded (and reversed) them already
+    if splits.holds == "tokens":  # the loader padded (and reversed) them already
         return ({part: getattr(splits, part)[0] for part in PARTS},
-                list(splits.info["vocabulary"]))
+                list(splits.info.vocabulary))
     ids, vocabulary = text_ids(splits, level, every_word)
-    maxlen, reverse = splits.info["maxlen"], splits.info["reverse"]
+    maxlen, reverse = splits.info.maxlen, splits.info.reverse
     return {part: pad_ragged(*ids[part], maxlen, reverse) for part in PARTS}, vocabulary

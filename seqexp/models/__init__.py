@@ -25,7 +25,8 @@ from seqexp.registry import Registry
 
 @dataclass
 class ModelConfig:
-    """Base of the model schemas. ``accepts``: the inputs it takes, "sequence" and/or "bag"."""
+    """Base of the model schemas. ``accepts``: the input layouts it takes
+    (:attr:`seqexp.encoders.InputSpec.layout`), "sequence" and/or "bag"."""
 
     accepts: ClassVar[frozenset] = frozenset({"sequence"})
     name: str = MISSING

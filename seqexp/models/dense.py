@@ -30,7 +30,7 @@ class DenseConfig(ModelConfig):
 def dense(spec: InputSpec, cfg: DictConfig) -> list:
     import keras
 
-    layers = [keras.layers.Flatten()] if spec.kind == "sequence" else []
+    layers = [keras.layers.Flatten()] if spec.layout == "sequence" else []
     if cfg.input_dropout:
         layers.append(keras.layers.Dropout(cfg.input_dropout))
     for units in cfg.units:
