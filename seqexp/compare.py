@@ -17,7 +17,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from seqexp.data import TASKS
 
@@ -43,6 +42,8 @@ def interval(values) -> tuple[int, float, float, float, float]:
     n, nan = len(v), float("nan")
     if n < 2:
         return n, (float(v[0]) if n else nan), nan, nan, nan
+    from scipy import stats
+
     mean, std = float(v.mean()), float(v.std(ddof=1))
     half = stats.t.ppf((1 + CONFIDENCE) / 2, n - 1) * std / np.sqrt(n)
     return n, mean, std, mean - half, mean + half
@@ -54,6 +55,8 @@ def welch_p(a, b) -> float:
     a, b = np.asarray(a, float), np.asarray(b, float)
     if len(a) < 2 or len(b) < 2:
         return float("nan")
+    from scipy import stats
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return float(stats.ttest_ind(a, b, equal_var=False).pvalue)

@@ -1,6 +1,7 @@
 """Sweeps in MLflow: a Hydra callback that opens the sweep's parent run, hands its id to every
 job (``SEQEXP_PARENT_RUN_ID``, inherited by launcher processes), and at the end records the
-best child in the parent, prints the leaderboard and fails the command if any job failed.
+best child in the parent with the leaderboard (grouped by configuration when seeds replicate)
+as artifacts and ``sweep.`` metrics, prints it and fails the command if any job failed.
 
 Jobs report to MLflow themselves, so this works the same for the basic, joblib, Ray and
 submitit launchers and for the Optuna sweeper: the callback only reads the children back.

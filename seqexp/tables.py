@@ -95,7 +95,8 @@ def figure(groups_: list[tuple[str, pd.DataFrame]]):
 
     panels = [(title, df, f"best_val_{t.metric}") for title, df in groups_ for t in TASKS.values()
               if {f"best_val_{t.metric}", f"best_val_{t.metric}_mean"} & set(df)]
-    heights = [1.2 + 0.35 * len(df) for _, df, _ in panels] or [1.5]
+    heights = [1.2 + 0.35 * len(df) + 0.2 * len(textwrap.wrap(title, 90))
+               for title, df, _ in panels] or [1.5]
     fig, axes = plt.subplots(len(heights), 1, figsize=(8, sum(heights)), squeeze=False,
                              gridspec_kw={"height_ratios": heights})
     for ax, (title, df, col) in zip(axes[:, 0], panels):
