@@ -120,6 +120,19 @@ def bundled_file(name: str) -> str:
     return str(resources.files("seqexp.data").joinpath(name))
 
 
+def group_options(group: str, default: str) -> str:
+    """The options of a config group as ``seqexp --help`` lists them, the default first: what
+    Hydra finds (the registry's schemas and any YAML file), so a new option is listed as soon
+    as it is registered."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        options = GlobalHydra.instance().config_loader().get_group_options(group)
+    else:
+        options = sorted(GROUPS[group].options())
+    return ", ".join([f"{default} (default)"] + [o for o in options if o != default])
+
+
 def register() -> None:
     """Store every option as ``<group>/<name>`` and the root schema as ``schema/config``."""
     cs = ConfigStore.instance()
@@ -131,3 +144,5 @@ def register() -> None:
     cs.store(group="schema", name="config", node=Config)
     if not OmegaConf.has_resolver("seqexp.bundled"):
         OmegaConf.register_new_resolver("seqexp.bundled", bundled_file)
+    if not OmegaConf.has_resolver("seqexp.options"):
+        OmegaConf.register_new_resolver("seqexp.options", group_options)
