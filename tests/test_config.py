@@ -139,3 +139,23 @@ def test_help_names_every_option():
             if group != "dataset" or option in ("jena", "imdb", "raw-imdb"):
                 assert option in groups[group], (group, option)
     assert "jena-sample" in groups["dataset"] and "schema" not in out.stdout
+
+
+@pytest.mark.parametrize("overrides, line", [
+    (["model=nope"], "In 'config': Could not find 'model/nope'; Available options in 'model': "
+                     + ", ".join(sorted(MODELS))),
+    (["trainer.optimizer=adagrad"],
+     "trainer.optimizer=adagrad is not allowed: choose one of rmsprop, adam, sgd"),
+    (["trainer.epochs=abc"], "Error merging override trainer.epochs=abc; Value 'abc' of type "
+                             "'str' could not be converted to Integer"),
+    (["model.unitz=3"], "Could not override 'model.unitz'.; To append to your config use "
+                        "+model.unitz=3; Key 'unitz' not in 'GruConfig'"),
+    (["trainer.epochs=[1"], "no viable alternative at input '[1'; See https://hydra.cc/docs/"
+                            "1.2/advanced/override_grammar/basic for details"),
+])
+def test_config_errors_are_one_line_from_the_exception_objects(overrides, line):
+    from seqexp.run import one_line
+
+    with pytest.raises(Exception) as info:
+        compose_cfg(*overrides)
+    assert one_line(info.value) == line
