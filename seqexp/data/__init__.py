@@ -70,7 +70,7 @@ class DataInfo:
     max_words: int | None = None  # text: the vocabulary size to fit on the training texts
     maxlen: int | None = None  # tokens and text: sequence length after padding
     reverse: bool = False  # tokens and text: sequences fed reversed
-    alphabet: list[str] | None = None  # chars: the character of each id ("" = padding)
+    alphabet: list[str] | None = None  # chars: the character of each id ("" = any other)
     characters: int | None = None  # chars: length of the corpus
     split_at: list[int] | None = None  # chars: where val and test start in the corpus
     train_text: str | None = None  # chars: the training text
