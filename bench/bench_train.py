@@ -1,0 +1,299 @@
+"""Training speed of the book's models on Jena and IMDB shapes, on this device and Keras backend.
+
+    python bench/bench_train.py                       # CPU default: a few minutes
+    KERAS_BACKEND=jax python bench/bench_train.py --steps 200 --epoch-scale 1   # on a GPU
+
+For each book preset (its exact model), trained by ``model.fit`` with the same batch size:
+
+- ``seqexp``: seqexp's batch producer (the ``Batches`` PyDataset, ``--workers`` threads);
+- ``keras``: plain Keras on the same samples held as arrays (``tf.data`` from tensors,
+  batched and prefetched, on TensorFlow; numpy arrays on the other backends);
+- ``book 6.33``: the book's generator (listing 6.33, a per-sample Python loop; Jena only).
+
+Columns: samples/s of training (after ``--warmup`` steps that compile), the share of step time
+spent waiting for input (from the end of one training step to the start of the next, the loss
+read back each step so that a step's time is its real compute), and ms per step. Last, the
+epoch time of listing 6.39 (GRU 32): 500 training steps plus the full validation pass; with
+``--epoch-scale s`` < 1 (the CPU default) it runs ``s`` of both and the table says so, with the
+time scaled up to a whole epoch beside it. The table is printed and appended to
+``bench/RESULTS.md`` with the device, backend and versions (``--no-record`` to skip).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+JENA = ["6.37-jena-dense", "6.39-gru", "6.40-gru-dropout", "6.41-stacked", "6.44-bi-gru",
+        "6.47-jena-conv", "6.49-conv-gru"]
+IMDB = ["6.23-simple-rnn", "6.27-lstm", "6.43-bi-lstm", "6.46-imdb-conv"]
+
+
+def compose(preset: str, *overrides: str):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+
+    from seqexp import config
+
+    config.register()
+    with initialize_config_module(version_base="1.3", config_module="seqexp.conf"):
+        return hydra_compose("config", overrides=[f"experiment=book/{preset}", *overrides])
+
+
+class StepClock:
+    """Times each training step: the wait for its batch (previous step's end to this step's
+    begin) and its whole span (previous end to this end). The loss is read back at each step's
+    end, so asynchronous backends finish the step inside its span."""
+
+    def __init__(self, skip: int):
+        import keras
+
+        clock = self
+
+        class Callback(keras.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                clock.begin = time.perf_counter()
+
+            def on_train_batch_end(self, batch, logs=None):
+                float(logs["loss"])  # synchronize
+                now = time.perf_counter()
+                clock.steps += 1
+                if clock.steps > skip and clock.end is not None:
+                    clock.wait += clock.begin - clock.end
+                    clock.span += now - clock.end
+                    clock.timed += 1
+                clock.end = now
+
+        self.callback = Callback()
+        self.steps = self.timed = 0
+        self.wait = self.span = 0.0
+        self.begin = self.end = None
+
+
+def fit_timed(model, data, steps: int, warmup: int, batch: int) -> dict:
+    """Train ``warmup + steps`` steps from ``data``; samples/s, input-wait share, ms/step of
+    the last ``steps``."""
+    clock = StepClock(skip=warmup)
+    model.fit(data, epochs=1, steps_per_epoch=warmup + steps + 1, verbose=0,
+              callbacks=[clock.callback], shuffle=False)
+    return {"samples_s": clock.timed * batch / clock.span, "wait": clock.wait / clock.span,
+            "ms_step": 1000 * clock.span / clock.timed}
+
+
+def build(cfg, spec, layers, task):
+    import keras
+
+    from seqexp import models, train
+
+    keras.utils.set_random_seed(0)
+    train.set_precision(cfg.trainer.precision)
+    model = models.build(spec, layers, cfg.model, task)
+    train.compile_model(model, task, cfg.trainer)
+    return model
+
+
+def plain_keras(x: np.ndarray, y: np.ndarray, batch: int):
+    """The same samples as Keras takes arrays on this backend."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).repeat().prefetch(
+            tf.data.AUTOTUNE)
+    return ArrayBatches(x, y, batch)
+
+
+def ArrayBatches(x, y, batch):  # noqa: N802 (a PyDataset over numpy arrays, no pipeline)
+    from seqexp.data.batches import Batches
+
+    class Arrays(Batches):
+        def take(self, rows):
+            return x[rows], y[rows]
+
+    return Arrays(len(y), batch)
+
+
+def jena_rows(args, csv: Path) -> tuple[list, object]:
+    from seqexp import data
+    from seqexp.data.windows import book_generator
+    from seqexp.encoders import Batching, encode
+
+    rows = []
+    need = (args.warmup + args.steps + 1) * 128
+    splits = None
+    for preset in JENA:
+        cfg = compose(preset, f"dataset.path={csv}", f"trainer.workers={args.workers}")
+        if splits is None:
+            splits = data.load(cfg.dataset)
+        batch = cfg.trainer.batch_size
+        enc = encode(splits, cfg.encoder, Batching(batch, 0, args.warmup + args.steps + 1))
+        enc.train.workers = args.workers
+        picked = np.random.default_rng(0).choice(len(splits.train), need, replace=False)
+        ends = splits.train.ends[picked]
+        x, y = splits.train.inputs(ends), splits.train.targets(ends)
+        w = splits.train
+        sources = {
+            "seqexp": enc.train,
+            "keras": plain_keras(x, y, batch),
+            "book 6.33": book_generator(w.data, w.lookback, w.delay, 0, int(w.ends[-1]) + 1,
+                                        shuffle=True, batch_size=batch, step=w.step),
+        }
+        for source, feed in sources.items():
+            model = build(cfg, enc.spec, enc.layers, splits.task)
+            rows.append(("jena", preset, source,
+                         fit_timed(model, feed, args.steps, args.warmup, batch)))
+            print(format_row(rows[-1]), flush=True)
+    return rows, splits
+
+
+def imdb_rows(args) -> list:
+    import keras
+
+    from seqexp.data import BINARY
+    from seqexp.encoders import InputSpec
+    from seqexp.encoders.text import TextBatches
+
+    rows = []
+    for preset in IMDB:
+        cfg = compose(preset, f"trainer.workers={args.workers}")
+        maxlen, words, batch = cfg.dataset.maxlen, cfg.dataset.num_words, cfg.trainer.batch_size
+        n = (args.warmup + args.steps + 1) * batch
+        rng = np.random.default_rng(0)
+        x = rng.integers(1, words, size=(n, maxlen), dtype=np.int32)
+        y = rng.integers(0, 2, size=n).astype(np.int32)
+        spec = InputSpec((maxlen,), "int32", "sequence", words)
+        train = TextBatches(x, y, batch, shuffle=True, seed=0, steps=args.warmup + args.steps + 1)
+        train.workers = args.workers
+        for source, feed in {"seqexp": train, "keras": plain_keras(x, y, batch)}.items():
+            layers = [keras.layers.Embedding(words, cfg.encoder.dim,
+                                             mask_zero=cfg.encoder.mask_zero)]
+            model = build(cfg, spec, layers, BINARY)
+            rows.append(("imdb", preset, source,
+                         fit_timed(model, feed, args.steps, args.warmup, batch)))
+            print(format_row(rows[-1]), flush=True)
+    return rows
+
+
+def epoch_639(args, csv: Path, splits) -> tuple[float, float, int, int, int]:
+    """Listing 6.39's epoch (500 steps + the validation pass), or ``scale`` of it; returns the
+    measured seconds, the time scaled to a whole epoch, and the steps of each part run."""
+    from seqexp.encoders import Batching, encode
+
+    cfg = compose("6.39-gru", f"dataset.path={csv}", f"trainer.workers={args.workers}")
+    train_steps = max(1, round(cfg.trainer.steps_per_epoch * args.epoch_scale))
+    enc = encode(splits, cfg.encoder, Batching(cfg.trainer.batch_size, 0, train_steps))
+    full_val = len(enc.val)
+    val_steps = max(1, round(full_val * args.epoch_scale))
+    model = build(cfg, enc.spec, enc.layers, splits.task)
+    model.fit(enc.train, epochs=1, steps_per_epoch=2, verbose=0)  # compile train and eval
+    model.evaluate(enc.val, steps=2, verbose=0)
+    start = time.perf_counter()
+    model.fit(enc.train, validation_data=enc.val, validation_steps=val_steps, epochs=1,
+              steps_per_epoch=train_steps, verbose=0, shuffle=False)
+    seconds = time.perf_counter() - start
+    return seconds, seconds / args.epoch_scale, train_steps, val_steps, full_val
+
+
+def format_row(row) -> str:
+    data, preset, source, r = row
+    return (f"| {data} | {preset} | {source} | {r['samples_s']:,.0f} | {100 * r['wait']:.1f}% "
+            f"| {r['ms_step']:.1f} |")
+
+
+def environment() -> str:
+    import keras
+
+    from seqexp.tracking import device
+
+    backend = keras.backend.backend()
+    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[backend]
+    version = getattr(sys.modules.get(module) or __import__(module), "__version__", "?")
+    return (f"device {device()} ({platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} CPUs), backend {backend} {version}, keras {keras.__version__}, "
+            f"numpy {np.__version__}, python {platform.python_version()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=8, help="timed training steps per row")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (compile)")
+    parser.add_argument("--workers", type=int, default=1, help="seqexp's batch threads")
+    parser.add_argument("--epoch-scale", type=float, default=0.05,
+                        help="share of listing 6.39's epoch run (1: 500 steps + all validation; 0: "
+                        "skip it)")
+    parser.add_argument("--rows", type=int, default=420551, help="Jena-format rows generated")
+    parser.add_argument("--only", choices=["jena", "imdb"], help="one family only")
+    parser.add_argument("--presets", help="comma-separated book presets to run (default: all)")
+    parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    args = parser.parse_args()
+    if args.presets:
+        chosen = args.presets.split(",")
+        JENA[:] = [p for p in JENA if p in chosen]
+        IMDB[:] = [p for p in IMDB if p in chosen]
+
+    from seqexp.data.synthetic import write_jena_csv
+
+    header = ("| data | book preset | input | samples/s | input wait | ms/step |\n"
+              "|---|---|---|---:|---:|---:|")
+    print(header, flush=True)
+    started = time.perf_counter()
+    rows, splits, epoch = [], None, None
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = write_jena_csv(Path(tmp) / "jena_climate_2009_2016.csv", rows=args.rows)
+        if args.only != "imdb" and JENA:
+            jena, splits = jena_rows(args, csv)
+            rows += jena
+            if args.epoch_scale > 0:
+                epoch = epoch_639(args, csv, splits)
+        if args.only != "jena" and IMDB:
+            rows += imdb_rows(args)
+    lines = [header, *map(format_row, rows)]
+    ratios = []
+    for data, preset, source, r in rows:
+        if source == "seqexp":
+            for other in rows:
+                if other[:2] == (data, preset) and other[2] != "seqexp":
+                    ratios.append(f"{preset} vs {other[2]}: "
+                                  f"{r['samples_s'] / other[3]['samples_s']:.2f}x")
+    summary = [f"seqexp / reference samples/s: {'; '.join(ratios)}"]
+    if epoch is not None:
+        seconds, whole, train_steps, val_steps, full_val = epoch
+        scaled = (f"scaled: {train_steps} of 500 steps + {val_steps} of {full_val} validation "
+                  f"batches took {seconds:.1f} s, x{1 / args.epoch_scale:g} = " if
+                  args.epoch_scale != 1 else "")
+        summary.append(f"listing 6.39 epoch (500 steps + full validation, batch 128): "
+                       f"{scaled}{whole:.1f} s" + (" (extrapolated)" if scaled else ""))
+    env = environment()
+    took = time.perf_counter() - started
+    command = "python bench/bench_train.py " + " ".join(sys.argv[1:])
+    print("\n".join(summary))
+    print(f"{env}; {took:.0f} s")
+    if not args.no_record:
+        today = datetime.date.today().isoformat()
+        block = [f"\n## {today}: {env}\n", f"`{command.strip()}` ({args.steps} timed steps per "
+                 f"row after {args.warmup}, workers {args.workers}, Jena record of {args.rows:,} "
+                 f"generated rows, IMDB shapes with random ids; {took:.0f} s)\n", *lines, "",
+                 *(f"- {line}" for line in summary), ""]
+        new = not RESULTS.exists()
+        with open(RESULTS, "a", encoding="utf-8") as fh:
+            if new:
+                fh.write("# Training benchmark results (bench/bench_train.py)\n")
+            fh.write("\n".join(block))
+        print(f"appended to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
