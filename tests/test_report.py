@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from mlflow.entities import Metric
+from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
 from seqexp import report, tables
@@ -35,9 +35,8 @@ def add_run(client, exp: str, name: str, status: str, params: dict, metrics: dic
         tags["mlflow.parentRunId"] = parent
     run_id = client.create_run(exp, run_name=name, tags=tags).info.run_id
     client.log_batch(run_id, metrics=[Metric(k, v, 0, 0) for k, v in metrics.items()]
-                     + [Metric("val_mae", v, 0, i) for i, v in enumerate(history)])
-    for key, value in params.items():
-        client.log_param(run_id, key, value)
+                     + [Metric("val_mae", v, 0, i) for i, v in enumerate(history)],
+                     params=[Param(k, v) for k, v in params.items()])
     if status != "RUNNING":
         client.set_terminated(run_id, status)
     return run_id
@@ -246,12 +245,12 @@ def add_seeds(client, exp: str, parent: str, model: str, maes: list[float],
 
 
 @pytest.fixture(scope="module")
-def seeds(tmp_path_factory) -> dict:
-    """Sweeps of seed replicates: gru/stacked/dense x 3 seeds + lstm x 1; two configurations
-    on either side of the skill-CI boundary; and a sweep whose seeds do not replicate."""
-    path = tmp_path_factory.mktemp("seeds") / "m.db"
-    client = MlflowClient(tracking_uri=f"sqlite:///{path}")
-    exp = client.create_experiment("seqexp")
+def seeds(store) -> dict:
+    """Sweeps of seed replicates (experiment "seeds" of the same store): gru/stacked/dense x 3
+    seeds + lstm x 1; two configurations either side of the skill-CI boundary; and a sweep
+    whose seeds do not replicate."""
+    client = store["client"]
+    exp = client.create_experiment("seeds")
     ids = {name: add_run(client, exp, name, "FINISHED", {}, {}, {"seqexp.sweep": "true"})
            for name in ("main", "boundary", "single")}
     add_seeds(client, exp, ids["main"], "dense", [0.36, 0.37, 0.41])
@@ -269,7 +268,7 @@ def seeds(tmp_path_factory) -> dict:
     add_run(client, exp, "model=dense,trainer.seed=1", "FINISHED",
             {"model.name": "dense", "trainer.seed": "1"}, regression(0.35),
             {"task": "regression"}, parent=ids["single"])
-    return {"uri": f"sqlite:///{path}", "client": client, "ids": ids}
+    return {"client": client, "ids": ids}
 
 
 def test_seed_replicates_are_grouped_with_intervals_and_welch_p_values(seeds):
