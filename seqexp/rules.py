@@ -19,7 +19,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from seqexp.errors import SeqexpError
 
-GROUPS = ("dataset", "encoder", "model", "trainer", "tracking", "generate")
+BOUNDED = ("dataset", "encoder", "model", "trainer", "tracking", "generate")  # with bounds
 
 
 def validate(cfg: DictConfig) -> None:
@@ -69,7 +69,7 @@ def check_ranges(cfg: DictConfig) -> None:
     if cfg.dataset.loader not in loaders:
         raise SeqexpError(f"dataset.loader={cfg.dataset.loader} is not allowed: choose one of "
                           f"{', '.join(loaders)}")
-    for group in GROUPS:
+    for group in BOUNDED:
         if group not in cfg:  # generate: absent from configs recorded before it existed
             continue
         for f in dataclasses.fields(schema_of(cfg, group)):
