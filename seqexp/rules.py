@@ -30,7 +30,7 @@ def validate(cfg: DictConfig) -> None:
     if cfg.dataset.loader == "jena":
         check_splits(cfg.dataset)
     if cfg.dataset.loader == "text":
-        check_text(cfg.dataset)
+        check_text(cfg.dataset, cfg.trainer.evaluate_test)
     check_tracking(cfg.tracking)
     check_layers(cfg.model)
 
@@ -166,8 +166,12 @@ def check_splits(d: DictConfig) -> None:
             )
 
 
-def check_text(d: DictConfig) -> None:
-    """Text left to train on; a window long enough for the n-gram baseline's context."""
+def check_text(d: DictConfig, evaluate_test: bool = False) -> None:
+    """Text left to train on; a window long enough for the n-gram baseline's context; a test
+    part to score when asked to."""
+    if evaluate_test and d.test_fraction == 0:
+        raise SeqexpError("trainer.evaluate_test=true but dataset.test_fraction=0 holds no test "
+                          "text: set dataset.test_fraction (e.g. 0.1) or evaluate_test=false")
     if d.val_fraction + d.test_fraction >= 0.95:
         raise SeqexpError(f"dataset.val_fraction={d.val_fraction} + dataset.test_fraction="
                           f"{d.test_fraction} leave too little text to train on: keep their "

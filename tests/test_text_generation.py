@@ -132,6 +132,7 @@ def test_config_of_the_book_preset_and_refused_combinations():
         (["dataset=text", "dataset.val_fraction=0.5", "dataset.test_fraction=0.5"],
          "too little text"),
         (["dataset=text", "generate.temperatures=[]"], "at least 1"),
+        (["dataset=text", "trainer.evaluate_test=true"], "dataset.test_fraction=0 holds no"),
         (["dataset=text", "dataset.max_alphabet=1"], "max_alphabet=1 is too small"),
     ]:
         with pytest.raises(SeqexpError, match=re.escape(needle)):
@@ -239,7 +240,8 @@ def test_generation_run_end_to_end_and_seqexp_generate(tmp_path, capsys):
     path = corpus(tmp_path, 4000)
     uri = f"sqlite:///{tmp_path / 'gen.db'}"
     out = seqexp("dataset=text", f"dataset.path={path}", "dataset.maxlen=20",
-                 "dataset.baseline_order=3", "encoder=onehot", "encoder.mode=sequence",
+                 "dataset.baseline_order=3", "dataset.test_fraction=0.1",
+                 "trainer.evaluate_test=true", "encoder=onehot", "encoder.mode=sequence",
                  "encoder.level=char", "model=lstm", "model.units=16", "trainer.epochs=2",
                  "trainer.steps_per_epoch=3", "trainer.batch_size=32", "trainer.verbose=0",
                  "generate.length=25", "generate.every=2", f"tracking.uri={uri}", cwd=tmp_path)
@@ -249,7 +251,7 @@ def test_generation_run_end_to_end_and_seqexp_generate(tmp_path, capsys):
     run_id, metrics = run.info.run_id, run.data.metrics
     assert run.info.status == "FINISHED" and run.data.tags["task"] == "next-char"
 
-    splits = load(text_cfg(path, maxlen=20, baseline_order=3))  # the baseline, recomputed
+    splits = load(text_cfg(path, maxlen=20, baseline_order=3, test_fraction=0.1))  # recomputed
     targets = splits.val.starts + 20
     naive = CharNgram(splits.train.ids[:splits.info.split_at[0]], 3,
                       len(splits.info.alphabet)).bpc(splits.train.ids, targets)
@@ -260,6 +262,10 @@ def test_generation_run_end_to_end_and_seqexp_generate(tmp_path, capsys):
     assert all(m.value == pytest.approx(losses[m.step] / math.log(2), rel=1e-4) for m in history)
     assert metrics["best_val_bpc"] == pytest.approx(min(m.value for m in history))
     assert metrics["val_skill"] == pytest.approx(1 - metrics["best_val_bpc"] / naive)
+    ngram = CharNgram(splits.train.ids[:splits.info.split_at[0]], 3, len(splits.info.alphabet))
+    naive_test = ngram.bpc(splits.test.ids, splits.test.starts + 20)
+    assert metrics["naive_test_bpc"] == pytest.approx(naive_test) != naive
+    assert metrics["test_skill"] == pytest.approx(1 - metrics["test_bpc"] / naive_test)
 
     artifacts = {a.path for a in client.list_artifacts(run_id, "samples")}
     assert artifacts == {"samples/epoch_002.txt", "samples/best.txt"}  # every 2nd epoch
