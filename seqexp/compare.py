@@ -71,9 +71,12 @@ def grouped(board: pd.DataFrame) -> pd.DataFrame | None:
     keys = configuration_keys(board)
     if keys is None:
         return None
-    rows = [_row(runs, keys, values) for values, runs in
-            board.groupby(["task", *keys], dropna=False, sort=False)]
-    df = ranked(pd.DataFrame(rows).astype({"n": int}), key=lambda row: sort_key(row, "_mean"))
+    df = pd.DataFrame([_row(runs, keys, values) for values, runs in
+                       board.groupby(["task", *keys], dropna=False, sort=False)])
+    scores = [c for c in df if c.startswith(("best_val_", "naive_val_", "val_skill"))]
+    df = df.reindex(columns=["run", "task", "n", *scores, "beats_baseline", "p_vs_best", *keys,
+                             "epochs", "duration_s", "status", "run_ids", "_values"])
+    df = ranked(df.astype({"n": int}), key=lambda row: sort_key(row, "_mean"))
     for _, part in df.groupby("task", sort=False):
         metric, best = _metric(part.iloc[0]), part.iloc[0]
         if metric and best["rank"] == 1:
@@ -129,7 +132,7 @@ def _metric(row) -> str | None:
 
 
 def _row(runs: pd.DataFrame, keys: list[str], values: tuple) -> dict:
-    row = {"run": _label(runs, keys, values[1:]), "task": values[0], "n": 0}
+    row = {"run": _label(runs, keys, values[1:]), "task": values[0], "n": 0, "_values": []}
     metric = _metric(row)
     if metric in runs.columns:
         values_ = runs[metric].dropna()

@@ -39,7 +39,9 @@ def cells(df: pd.DataFrame, params: bool = True) -> pd.DataFrame:
 
 def _cell(column: str, value, rank=None) -> str:
     if column == "p_vs_best":
-        return "best" if rank == 1 else "n/a" if pd.isna(value) else f"{value:.3f}"
+        if pd.notna(rank) and rank == 1:
+            return "best"
+        return "n/a" if pd.isna(value) else f"{value:.3f}"
     if column == "beats_baseline":
         return "n/a" if pd.isna(value) else "yes" if value else "no"
     if value is None or (not isinstance(value, str) and pd.isna(value)):

@@ -252,7 +252,7 @@ def seeds(store) -> dict:
     client = store["client"]
     exp = client.create_experiment("seeds")
     ids = {name: add_run(client, exp, name, "FINISHED", {}, {}, {"seqexp.sweep": "true"})
-           for name in ("main", "boundary", "single")}
+           for name in ("main", "boundary", "single", "failed")}
     add_seeds(client, exp, ids["main"], "dense", [0.36, 0.37, 0.41])
     add_seeds(client, exp, ids["main"], "gru", [0.30, 0.32, 0.34])
     add_seeds(client, exp, ids["main"], "stacked", [0.31, 0.33, 0.35])
@@ -268,6 +268,10 @@ def seeds(store) -> dict:
     add_run(client, exp, "model=dense,trainer.seed=1", "FINISHED",
             {"model.name": "dense", "trainer.seed": "1"}, regression(0.35),
             {"task": "regression"}, parent=ids["single"])
+    for seed in ("0", "1"):
+        add_run(client, exp, f"model=conv,trainer.seed={seed}", "FAILED",
+                {"model.name": "conv", "trainer.seed": seed}, {}, {"error": "nope"},
+                parent=ids["failed"])
     return {"client": client, "ids": ids}
 
 
@@ -364,3 +368,12 @@ def test_sweep_files_and_metrics_of_the_best_configuration(seeds, tmp_path):
     assert metrics["sweep.best_val_mae_ci_low"] == pytest.approx(0.32 - 0.049683, abs=1e-6)
     assert metrics["sweep.val_skill_mean"] == pytest.approx(0.2)
     assert metrics["sweep.best_n"] == 3 and metrics["sweep.best_beats_baseline"] == 1.0
+
+
+def test_seed_replicates_that_all_failed_are_one_unranked_row(seeds, tmp_path):
+    board = report.leaderboard(seeds["client"], parent_run_id=seeds["ids"]["failed"])
+    df = report.summary(board)
+    assert list(df["run"]) == ["model=conv"] and list(df["n"]) == [0]
+    assert pd.isna(df["rank"][0]) and df["status"][0] == "FAILED"
+    assert "model=conv" in report.format_table(df) and report.best_metrics(board) == {}
+    assert report.write_leaderboard(board, tmp_path)[2].is_file()
