@@ -8,7 +8,7 @@ slides on. Every temperature is one row of the same batch, so one model call per
 serves them all. Draws come from a seeded numpy generator: the same model, seed text and seed
 give the same text. The unknown-character id 0 is never drawn.
 
-During training (:class:`SampleCallback`) the samples of every ``generate.every``-th epoch and
+During training (:class:`Sampler`) the samples of every ``generate.every``-th epoch and
 those of the best weights at the end are logged as text artifacts ``samples/epoch_NNN.txt``
 and ``samples/best.txt``; ``generation.json`` records the alphabet, ``maxlen`` and the seed
 text so that ``seqexp-generate`` can rebuild the model from ``config.yaml`` and
@@ -95,27 +95,36 @@ def seed_text_for(splits, cfg) -> str:
     return "".join(alphabet[i] for i in val.ids[start:start + val.maxlen])
 
 
-def sample_callback(run, alphabet: list[str], maxlen: int, seed_text: str, cfg):
-    """A Keras callback logging samples every ``cfg.every`` epochs (see the module doc)."""
-    import keras
+class Sampler:
+    """Samples of one run, logged as ``samples/<name>`` (see the module doc)."""
 
-    ids = seed_ids(seed_text, alphabet, maxlen)
-    temperatures = [float(t) for t in cfg.temperatures]
+    def __init__(self, run, alphabet: list[str], maxlen: int, seed_text: str, cfg):
+        self.run, self.alphabet, self.seed_text, self.cfg = run, alphabet, seed_text, cfg
+        self.ids = seed_ids(seed_text, alphabet, maxlen)
+        self.temperatures = [float(t) for t in cfg.temperatures]
 
-    def log(model, name: str, title: str, epoch: int) -> None:
-        rng = np.random.default_rng([cfg.seed, epoch])
-        texts = sample(model, alphabet, ids, temperatures, cfg.length, rng)
-        run.log_text(format_samples(title, seed_text, temperatures, texts), f"samples/{name}")
+    def log(self, model, name: str, title: str, epoch: int) -> None:
+        rng = np.random.default_rng([self.cfg.seed, epoch])
+        texts = sample(model, self.alphabet, self.ids, self.temperatures, self.cfg.length, rng)
+        self.run.log_text(format_samples(title, self.seed_text, self.temperatures, texts),
+                          f"samples/{name}")
 
-    class SampleCallback(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if cfg.every and (epoch + 1) % cfg.every == 0:
-                log(self.model, f"epoch_{epoch + 1:03d}.txt", f"after epoch {epoch + 1}",
-                    epoch + 1)
+    def log_best(self, model) -> None:
+        self.log(model, "best.txt", "with the best weights", 0)
 
-    SampleCallback.log_best = staticmethod(
-        lambda model: log(model, "best.txt", "with the best weights", 0))
-    return SampleCallback()
+    def callback(self):
+        """A Keras callback logging samples after every ``generate.every``-th epoch."""
+        import keras
+
+        sampler, every = self, self.cfg.every
+
+        class SampleCallback(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if every and (epoch + 1) % every == 0:
+                    sampler.log(self.model, f"epoch_{epoch + 1:03d}.txt",
+                                f"after epoch {epoch + 1}", epoch + 1)
+
+        return SampleCallback()
 
 
 def generation_meta(alphabet: list[str], maxlen: int, seed_text: str, lower: bool) -> str:

@@ -108,18 +108,18 @@ def run_job(cfg: DictConfig) -> float:
                     f"epoch in {folder / 'backup'}: it cannot continue; start a new run")
             encoded.train.start_at(len(so_far))
         probed = neighbours.before_training(model, encoded, cfg.encoder)
-        callbacks = [run.keras_callback()]
+        callbacks, sampler = [run.keras_callback()], None
         if task.name == "next-char":  # samples of text during training (book 8.1)
+            alphabet, maxlen = splits.info.alphabet, encoded.spec.shape[0]
             seed_text = generate.seed_text_for(splits, cfg.generate)
-            run.log_text(generate.generation_meta(splits.info.alphabet, encoded.spec.shape[0],
-                                                  seed_text, cfg.dataset.lower), generate.META)
-            callbacks.append(generate.sample_callback(run, splits.info.alphabet,
-                                                      encoded.spec.shape[0], seed_text,
-                                                      cfg.generate))
+            run.log_text(generate.generation_meta(alphabet, maxlen, seed_text, cfg.dataset.lower),
+                         generate.META)
+            sampler = generate.Sampler(run, alphabet, maxlen, seed_text, cfg.generate)
+            callbacks.append(sampler.callback())
         train.fit(model, encoded, task, cfg.trainer, checkpoint, backup=folder / "backup",
                   callbacks=callbacks, best_so_far=task.best(so_far))
-        if task.name == "next-char":
-            callbacks[-1].log_best(model)
+        if sampler is not None:
+            sampler.log_best(model)
         neighbours.log_after_training(run, model, encoded, cfg.encoder, probed)
         # The run's per-epoch record in MLflow is the whole history, across resumes.
         history = run.history(["loss", task.keras_metric, monitor])
