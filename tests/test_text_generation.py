@@ -421,3 +421,28 @@ def test_a_killed_generation_run_resumes(tmp_path):
     assert run.data.metrics["epochs_run"] == 6
     names = {a.path for a in client.list_artifacts(run_id, "samples")}
     assert {f"samples/epoch_00{i}.txt" for i in range(1, 7)} | {"samples/best.txt"} <= names
+
+
+@pytest.mark.parametrize("model, encoder", [
+    *[(m, "onehot") for m in ("dense", "simple-rnn", "lstm", "gru", "stacked", "bi", "conv",
+                              "conv-gru")],
+    ("gru", "embedding")])
+def test_every_model_predicts_the_next_character(model, encoder):
+    import dataclasses
+
+    from seqexp import models
+    from seqexp.data import NEXT_CHAR
+    from seqexp.encoders import InputSpec
+    from seqexp.encoders.chars import char_layers
+
+    extra = ["encoder.mode=sequence", "encoder.level=char"] if encoder == "onehot" else []
+    cfg = compose_cfg("dataset=text", f"encoder={encoder}", *extra, f"model={model}")
+    spec = InputSpec(shape=(60,), dtype="int32", layout="sequence", vocab_size=44)
+    task = dataclasses.replace(NEXT_CHAR, outputs=44)
+    if model == "conv":  # 3 convolutions of 5 with pooling of 3 do not fit 60 characters
+        with pytest.raises(SeqexpError, match="use longer sequences"):
+            models.build(spec, char_layers(cfg.encoder, 44), cfg.model, task)
+        return
+    built = models.build(spec, char_layers(cfg.encoder, 44), cfg.model, task)
+    probs = np.asarray(built.predict_on_batch(np.zeros((2, 60), dtype=np.int32)))
+    assert probs.shape == (2, 44) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
