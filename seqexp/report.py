@@ -39,7 +39,7 @@ def search(client, experiment_id: str, filter_string: str = "") -> pd.DataFrame:
         mlflow.set_tracking_uri(before)
     runs = runs.reindex(columns=runs.columns.union([PARENT, SWEEP, NAME, HOST, PID, "tags.task"],
                                                    sort=False))
-    return runs.assign(**{NAME: runs[NAME].fillna(runs["run_id"].str[:8])})
+    return runs.assign(**{NAME: runs[NAME].fillna(runs["run_id"].astype(str).str[:8])})
 
 
 def sweep_parents(runs: pd.DataFrame) -> set[str]:
@@ -95,7 +95,8 @@ def board(client, runs: pd.DataFrame) -> pd.DataFrame:
     rows = [row for _, row in runs.iterrows()]
     df = pd.DataFrame({
         "run": runs[NAME], "task": [_task(r) for r in rows], "run_id": runs["run_id"],
-        "status": runs["status"].mask([dead_pid(r) is not None for r in rows], "RUNNING (dead)"),
+        "status": runs["status"].mask(pd.Series([dead_pid(r) is not None for r in rows],
+                                                index=runs.index, dtype=bool), "RUNNING (dead)"),
         "epochs": runs.get("metrics.epochs_run"), "duration_s": (end - start).dt.total_seconds(),
     }, index=runs.index)
     scores = [c for c in runs if c.startswith(SCORES) and runs[c].notna().any()]

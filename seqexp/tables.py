@@ -71,12 +71,13 @@ def notes(df: pd.DataFrame) -> list[str]:
 def format_table(df: pd.DataFrame, params: bool = False) -> str:
     """A plain-text table for the terminal (text left-aligned), then the notes."""
     show = cells(df, params)
+    if show.empty:
+        return "  ".join(show)
     width = {c: max([len(c), *show[c].str.len()]) for c in show if _is_text(c)}
     show = show.apply(lambda s: s.str.ljust(width[s.name]) if s.name in width else s)
     show = show.rename(columns=lambda c: c.ljust(width.get(c, 0)))
     text = (" " + show).rename(columns=lambda c: " " + c).to_string(index=False)
-    lines = textwrap.dedent(text).splitlines() if len(show) else ["  ".join(show)]
-    return "\n".join([line.rstrip() for line in lines] + notes(df))
+    return "\n".join([line.rstrip() for line in textwrap.dedent(text).splitlines()] + notes(df))
 
 
 def format_markdown(df: pd.DataFrame) -> str:
@@ -134,7 +135,8 @@ def write_files(groups_: list[tuple[str, pd.DataFrame]], out: Path) -> list[Path
     table = pd.concat([pd.DataFrame(columns=["group"])] + [df.assign(group=title) for title, df
                                                            in groups_], ignore_index=True)
     tail = [c for c in ("epochs", "duration_s", "status", "run_id", "run_ids") if c in table]
-    table = table.drop(columns=["task"] if table.get("task", pd.Series()).nunique() < 2 else [])
+    if table.get("task", pd.Series()).nunique() < 2:
+        table = table.drop(columns="task", errors="ignore")
     table[["group", *[c for c in table if c not in ["group", *tail]], *tail]].to_csv(
         out / "leaderboard.csv", index=False)
     fig = figure(groups_)

@@ -377,3 +377,16 @@ def test_seed_replicates_that_all_failed_are_one_unranked_row(seeds, tmp_path):
     assert pd.isna(df["rank"][0]) and df["status"][0] == "FAILED"
     assert "model=conv" in report.format_table(df) and report.best_metrics(board) == {}
     assert report.write_leaderboard(board, tmp_path)[2].is_file()
+
+
+def test_an_empty_experiment_and_a_sweep_without_children(store, tmp_path, capsys):
+    client = store["client"]
+    exp = client.create_experiment("empty")
+    code, out, err = cli("--uri", store["uri"], "--experiment", "empty", "--out", str(tmp_path),
+                         capsys=capsys)
+    assert code == 0, err
+    assert "experiment empty has no runs" in out and (tmp_path / "leaderboard.png").is_file()
+    lone = add_run(client, exp, "lone", "FINISHED", {}, {}, {})
+    board = report.leaderboard(client, parent_run_id=lone)
+    assert board.empty and report.summary(board) is board and report.best_metrics(board) == {}
+    assert report.format_table(board).split()[:2] == ["#", "run"]
