@@ -302,6 +302,7 @@ def test_generation_run_end_to_end_and_seqexp_generate(tmp_path, capsys):
         assert len(err) == 1 and err[0].startswith("seqexp-generate: error:") and needle in err[0]
 
 
+@pytest.mark.slow  # the loader's messages are tested in process above; this is the CLI path
 def test_a_bad_corpus_fails_the_run_in_one_line(tmp_path):
     path = tmp_path / "empty.txt"
     path.write_text("")
