@@ -7,9 +7,9 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from seqexp import data, encoders, evaluate, generate, models, neighbours, tracking, train
+from seqexp.backup import Backup
 from seqexp.data import Task
 from seqexp.encoders import Batching
-from seqexp.errors import SeqexpError
 
 
 def output_dir() -> Path:
@@ -80,7 +80,8 @@ def run_job(cfg: DictConfig) -> float:
         run.set_tags({"data.source": splits.info.source,
                       "data.sha256": splits.info.sha256, "task": task.name})
         encoded = encoders.encode(splits, cfg.encoder, Batching(
-            cfg.trainer.batch_size, cfg.trainer.seed, cfg.trainer.steps_per_epoch))
+            cfg.trainer.batch_size, cfg.trainer.seed, cfg.trainer.steps_per_epoch,
+            shuffle=cfg.dataset.get("shuffle", True)))
         if encoded.params:
             run.log_params({f"encoded.{k}": v for k, v in encoded.params.items()})
         naive = evaluate.baseline(splits, "val")
@@ -99,16 +100,8 @@ def run_job(cfg: DictConfig) -> float:
 
         folder = run.checkpoint_dir(output_dir() / cfg.trainer.checkpoint_dir)
         checkpoint = folder / "best.weights.h5"
-        monitor = task.history
-        so_far = run.history([monitor]).get(monitor, [])  # epochs done before a resume
-        if run.resumed and so_far:
-            if not (folder / "backup" / "training_metadata.json").exists():
-                raise SeqexpError(
-                    f"run {run.id} logged {len(so_far)} epochs but left no backup of its last "
-                    f"epoch in {folder / 'backup'}: it cannot continue; start a new run")
-            encoded.train.start_at(len(so_far))
         probed = neighbours.before_training(model, encoded, cfg.encoder)
-        callbacks, sampler = [run.keras_callback()], None
+        callbacks, sampler = [], None
         if task.name == "next-char":  # samples of text during training (book 8.1)
             alphabet, maxlen = splits.info.alphabet, encoded.spec.shape[0]
             seed_text = generate.seed_text_for(splits, cfg.generate)
@@ -116,16 +109,17 @@ def run_job(cfg: DictConfig) -> float:
                          generate.META)
             sampler = generate.Sampler(run, alphabet, maxlen, seed_text, cfg.generate)
             callbacks.append(sampler.callback())
-        train.fit(model, encoded, task, cfg.trainer, checkpoint, backup=folder / "backup",
-                  callbacks=callbacks, best_so_far=task.best(so_far))
+        backup = Backup(folder / "backup")
+        train.fit(model, encoded, task, cfg.trainer, backup, checkpoint,
+                  on_epoch=lambda record: run.log_epochs(backup.journal()), callbacks=callbacks)
         if sampler is not None:
             sampler.log_best(model)
         neighbours.log_after_training(run, model, encoded, cfg.encoder, probed)
-        # The run's per-epoch record in MLflow is the whole history, across resumes.
-        history = run.history(["loss", task.keras_metric, monitor])
+        # The run's per-epoch record is its backup's journal: every epoch, across resumes.
+        history = backup.history(["loss", task.keras_metric, task.history])
         epoch, best = evaluate.best_epoch(history, splits)
         results = {**evaluate.scored(splits, "val", best, naive, prefix="best_"),
-                   "best_epoch": epoch, "epochs_run": len(history[monitor])}
+                   "best_epoch": epoch, "epochs_run": len(history[task.history])}
         if cfg.trainer.evaluate_test:
             naive_test = evaluate.baseline(splits, "test")
             score = train.evaluate(model, encoded.test, task)

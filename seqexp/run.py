@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
 import traceback
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 import hydra  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
-from seqexp import config  # noqa: E402
+from seqexp import config, interrupts  # noqa: E402
 from seqexp.errors import SeqexpError  # noqa: E402
 
 config.register()
@@ -56,7 +55,7 @@ def task(cfg: DictConfig) -> float | None:
         config.validate(cfg)
     except SeqexpError as err:
         return _fail(err, multirun, cfg)
-    signal.signal(signal.SIGTERM, _interrupt)
+    interrupts.install()  # SIGTERM and Ctrl-C stop training at a safe point
     try:
         from seqexp.job import run_job
 
@@ -74,11 +73,6 @@ def task(cfg: DictConfig) -> float | None:
             raise
         traceback.print_exc()
         return _fail(err, multirun, cfg)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM ends a job like Ctrl-C: the run is recorded KILLED, its checkpoint kept."""
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def one_line(err: BaseException) -> str:

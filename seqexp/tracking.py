@@ -114,23 +114,32 @@ class Run:
         self.client = client
         self.id = run_id
         self.resumed = resumed
+        self._logged_steps: set[int] | None = None  # steps of per-epoch metrics in the store
+        self.store_error: str | None = None  # set while the store is away
+        self.buffer: Path | None = None  # where unlogged epochs wait (the run's backup)
 
-    def checkpoint_dir(self, default: Path) -> Path:
-        """Where this run keeps its checkpoints: recorded on the run, so a resume finds them."""
+    def checkpoint_dir(self, root: Path) -> Path:
+        """This run's own folder, ``<root>/<run id>``: recorded on the run, so a resume finds
+        it; never shared with another run, whatever ``root`` is."""
         if self.resumed:
             recorded = self.client.get_run(self.id).data.tags.get(CHECKPOINT_TAG)
             if not recorded or not Path(recorded).is_dir():
                 raise SeqexpError(f"run {self.id} has no checkpoint folder to resume from "
                                   f"({recorded or 'none recorded'}); start a new run instead")
             return Path(recorded)
-        self.set_tags({CHECKPOINT_TAG: str(default.resolve())})
-        return default
+        folder = (root / self.id).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        self.set_tags({CHECKPOINT_TAG: str(folder)})
+        return folder
 
     def history(self, keys: list[str]) -> dict[str, list[float]]:
-        """Each metric's per-epoch values as logged, in step order (one value per step)."""
+        """Each metric's per-epoch values as logged, in step order; where a step was logged
+        more than once, its latest value (by timestamp) counts."""
         out = {}
         for key in keys:
-            by_step = {m.step: m.value for m in self.client.get_metric_history(self.id, key)}
+            logged = sorted(self.client.get_metric_history(self.id, key),
+                            key=lambda m: (m.step, m.timestamp))
+            by_step = {m.step: m.value for m in logged}
             out[key] = [by_step[step] for step in sorted(by_step)]
         return out
 
@@ -141,11 +150,12 @@ class Run:
         for i in range(0, len(items), 100):  # MLflow takes at most 100 params per batch
             self.client.log_batch(self.id, params=items[i:i + 100])
 
-    def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+    def log_metrics(self, metrics: Mapping[str, float], step: int = 0,
+                    timestamp: int | None = None) -> None:
         """All metrics in one ``log_batch`` call (one request, whatever their number)."""
         from mlflow.entities import Metric
 
-        now = int(time.time() * 1000)
+        now = int(time.time() * 1000) if timestamp is None else timestamp
         items = [Metric(k, float(v), now, step) for k, v in metrics.items()]
         if items:
             self.client.log_batch(self.id, metrics=items)
@@ -166,22 +176,59 @@ class Run:
     def log_artifact(self, path: str | Path) -> None:
         self.client.log_artifact(self.id, str(path))
 
-    def keras_callback(self):
-        """A Keras callback that logs each epoch's metrics as one batch, plus its duration."""
-        import keras
+    # ---------------------------------------------------------------- per-epoch metrics
+    def log_epochs(self, journal: list) -> None:
+        """Log every committed epoch of ``journal`` (:class:`seqexp.backup.Record`) that the
+        store does not hold yet, each as one batch at its own step and time: logging is
+        idempotent, so a resume or a store that comes back logs each step exactly once.
+        While the store is away, the epochs stay in the journal (on disk) and training goes
+        on; the first failure is reported in one line."""
+        try:
+            if self._logged_steps is None:
+                self._logged_steps = {m.step for m in self.client.get_metric_history(
+                    self.id, EPOCH_KEY)}
+            for record in journal:
+                if record.step in self._logged_steps:
+                    continue
+                self.log_metrics(record.metrics, step=record.step, timestamp=record.timestamp)
+                self._logged_steps.add(record.step)
+        except store_errors() as err:
+            if self.store_error is None:
+                print(f"seqexp: warning: the MLflow store is unavailable ({short(err)}); "
+                      f"training goes on, metrics wait in {self.buffer or 'the backup'}",
+                      file=sys.stderr)
+            self.store_error = short(err)
+            return
+        if self.store_error is not None:
+            print("seqexp: the MLflow store is back; buffered metrics logged", file=sys.stderr)
+        self.store_error = None
 
-        run = self
+    def unlogged(self, journal: list) -> list[int]:
+        """Steps of ``journal`` not (known to be) in the store."""
+        return [r.step for r in journal if r.step not in (self._logged_steps or set())]
 
-        class MlflowMetrics(keras.callbacks.Callback):
-            def on_epoch_begin(self, epoch, logs=None):
-                self._start = time.perf_counter()
 
-            def on_epoch_end(self, epoch, logs=None):
-                metrics = dict(logs or {})
-                metrics["epoch_seconds"] = time.perf_counter() - self._start
-                run.log_metrics(metrics, step=epoch)
+EPOCH_KEY = "epoch_seconds"  # logged with every epoch: which steps the store holds
 
-        return MlflowMetrics()
+
+def store_errors() -> tuple[type[BaseException], ...]:
+    """What a store that went away raises (server down, sqlite locked, network)."""
+    import requests
+    from mlflow.exceptions import MlflowException
+
+    errors: list[type[BaseException]] = [MlflowException, requests.RequestException, OSError]
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        errors.append(SQLAlchemyError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def short(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0][:160]}" if text else type(err).__name__
 
 
 def run_name(cfg: DictConfig) -> str:

@@ -1,14 +1,19 @@
-"""Compile and fit: optimizer, loss and metric from the task, best-weights checkpoint,
-optional early stopping, TerminateOnNaN, and the tracker's callback."""
+"""Compile and fit: optimizer, loss and metric from the task, an atomic backup of every
+completed epoch (the best one's weights kept), optional early stopping, TerminateOnNaN,
+interrupts at safe points, and the tracker called once an epoch is backed up."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import keras
 from omegaconf import DictConfig
 
+from seqexp import interrupts
+from seqexp.backup import Backup, Record
 from seqexp.data import Task
 from seqexp.encoders import Encoded
 from seqexp.errors import SeqexpError
@@ -38,49 +43,52 @@ def compile_model(model: keras.Model, task: Task, cfg: DictConfig) -> None:
                   jit_compile="auto" if jit is None else jit)
 
 
-def fit(model: keras.Model, encoded: Encoded, task: Task, cfg: DictConfig,
-        checkpoint: Path, backup: Path, callbacks: list,
-        best_so_far: float | None = None) -> dict[str, list[float]]:
-    """Train; the best epoch's weights are written to ``checkpoint`` and restored at the end.
+def fit(model: keras.Model, encoded: Encoded, task: Task, cfg: DictConfig, backup: Backup,
+        checkpoint: Path, on_epoch: Callable[[Record], Any],
+        callbacks: list | None = None) -> None:
+    """Train from the last completed epoch in ``backup`` (none: from the start).
 
-    ``backup`` holds the last completed epoch (weights, optimizer state, epoch number), kept
-    when training is interrupted: fitting again with the same folder continues from there.
-    ``best_so_far`` is the best validation metric of the epochs before such a resume.
+    Each completed epoch is committed to ``backup`` (weights, optimizer state, its metrics)
+    and only then handed to ``on_epoch`` (the tracker). SIGTERM or Ctrl-C stops
+    training at the next batch end (:mod:`seqexp.interrupts`), so the epoch under way is
+    neither committed nor logged. At the end the best epoch's weights are loaded into
+    ``model`` and written to ``checkpoint``. ``callbacks`` that add per-epoch
+    metrics to Keras's logs run before the commit, so the backup's record holds them.
     """
-    monitor = task.history
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    restored = backup.restore(model)
+    start = restored.epochs_done if restored else 0
+    encoded.train.schedule(start, cfg.epochs)  # the seeded order, continued where it stopped
+    best = (restored.best_step, restored.best_value) if restored and \
+        restored.best_step is not None else None
     callbacks = [
-        # the tracker logs an epoch before the backup records it done: a kill in between
-        # repeats the epoch on resume (one value per step is kept), it never leaves a gap
-        *callbacks,
-        keras.callbacks.BackupAndRestore(str(backup), save_freq="epoch",
-                                         delete_checkpoint=True),
+        *(callbacks or []),
+        backup.epoch_callback(task.history, task.mode, on_epoch, best),
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.ModelCheckpoint(str(checkpoint), monitor=monitor, mode=task.mode,
-                                        save_best_only=True, save_weights_only=True,
-                                        initial_value_threshold=best_so_far),
     ]
     if cfg.early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=task.mode,
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=task.history, mode=task.mode,
                                                        patience=cfg.early_stopping))
     for part in (encoded.train, encoded.val):  # batch producer threads (trainer.workers)
         part.workers, part.use_multiprocessing = cfg.get("workers", 1), False
-    history = model.fit(
-        encoded.train,
-        validation_data=encoded.val,
-        epochs=cfg.epochs,
-        steps_per_epoch=cfg.steps_per_epoch,
-        callbacks=callbacks,
-        verbose=cfg.verbose,
-    )
+    callbacks.append(interrupts.safe_point_callback())  # last: after the epoch's commit
+    with interrupts.deferred():
+        history = model.fit(
+            encoded.train,
+            validation_data=encoded.val,
+            epochs=cfg.epochs,
+            initial_epoch=start,
+            steps_per_epoch=encoded.train.steps,
+            shuffle=False,  # the order is the training batches' own (seeded, resumable)
+            callbacks=callbacks,
+            verbose=cfg.verbose,
+        )
     losses = history.history.get("loss", [])
     if not all(math.isfinite(v) for v in losses):
         raise SeqexpError(
             f"training diverged: the loss became {losses[-1]} in epoch "
-            f"{len(losses)}; lower trainer.learning_rate or check the data for extreme values")
-    if checkpoint.exists():
-        model.load_weights(str(checkpoint))
-    return history.history
+            f"{start + len(losses)}; lower trainer.learning_rate or check the data for "
+            "extreme values")
+    backup.best_weights(model, checkpoint)
 
 
 def evaluate(model: keras.Model, part, task: Task) -> float:

@@ -65,9 +65,21 @@ def test_training_batches_are_seeded_and_reshuffled(jena_csv):
     b = WindowBatches(splits.train, 32, shuffle=True, seed=1, steps=5)
     assert len(a) == 5
     np.testing.assert_array_equal(a[0][1], b[0][1])
-    first = a[0][1].copy()
-    a.on_epoch_end()
-    assert not np.array_equal(first, a[0][1])
+    a.schedule(0, 3)  # three epochs: a fresh permutation each, batch i a function of i
+    assert len(a) == 15
+    assert not np.array_equal(a[0][1], a[5][1])
+    b.schedule(1, 3)  # a run resumed at epoch 1 sees epoch 1's batches first
+    np.testing.assert_array_equal(a[5][1], b[0][1])
+    np.testing.assert_array_equal(a[14][0], b[9][0])
+
+
+def test_unshuffled_training_windows_walk_in_order_across_epochs(jena_csv):
+    splits = load(jena_csv)
+    w = WindowBatches(splits.train, 32, shuffle=False, steps=3, train=True)
+    w.schedule(0, 2)
+    ends = [splits.train.ends[0] + i for i in range(6 * 32)]  # epoch 1 continues epoch 0
+    got = np.concatenate([w[i][1] for i in range(6)])
+    np.testing.assert_array_equal(got, splits.train.targets(np.array(ends)))
 
 
 def test_baseline_on_a_series_with_a_known_answer():

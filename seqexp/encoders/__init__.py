@@ -50,6 +50,7 @@ class Batching:
     batch_size: int
     seed: int
     steps_per_epoch: int | None
+    shuffle: bool = True  # False: training samples in order (dataset.shuffle=false)
 
 
 @dataclass

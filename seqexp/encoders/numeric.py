@@ -14,8 +14,8 @@ from seqexp.encoders.schemas import NumericConfig
 def numeric(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
     train = splits.train
     return Encoded(
-        train=WindowBatches(train, batching.batch_size, shuffle=True, seed=batching.seed,
-                            steps=batching.steps_per_epoch),
+        train=WindowBatches(train, batching.batch_size, shuffle=batching.shuffle,
+                            seed=batching.seed, steps=batching.steps_per_epoch, train=True),
         val=WindowBatches(splits.val, batching.batch_size),
         test=WindowBatches(splits.test, batching.batch_size),
         spec=InputSpec(shape=(train.timesteps, train.data.shape[1]), layout="sequence"),
