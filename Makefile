@@ -48,4 +48,4 @@ ui: install
 	$(BIN)/mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}"
 
 clean:
-	rm -rf outputs multirun mlruns mlflow.db .pytest_cache
+	rm -rf outputs multirun mlruns mlflow.db mlflow.db.lock .pytest_cache

@@ -142,7 +142,8 @@ def check_onehot(cfg: Any, data: str) -> None:
 
 
 def check_splits(d: DictConfig) -> None:
-    """A window holds at least one step; train, val and test are ordered row ranges."""
+    """A window holds at least one step; train, val and test are ordered row ranges
+    [start, stop), stop excluded (a Python slice)."""
     if d.lookback < d.step:
         raise SeqexpError(
             f"dataset.lookback={d.lookback} is smaller than dataset.step={d.step}: "
@@ -152,18 +153,21 @@ def check_splits(d: DictConfig) -> None:
     for split in ("train", "val", "test"):
         part = list(d[split])
         if len(part) != 2:
-            raise SeqexpError(f"dataset.{split} must be [first_row, last_row], got {part}")
-        first, last = part
-        if first is None or first < 0 or (last is not None and last < first):
-            raise SeqexpError(f"dataset.{split}={part} is not a row range: use "
-                              "[first_row, last_row] with 0 <= first_row <= last_row")
-        bounds.append((split, first, last))
-    for (a, _, a_last), (b, b_first, _) in zip(bounds, bounds[1:]):
-        if a_last is None or a_last >= b_first:
+            raise SeqexpError(f"dataset.{split} must be [start, stop) rows, two numbers, "
+                              f"got {part}")
+        start, stop = part
+        if start is None or start < 0 or (stop is not None and stop <= start):
+            raise SeqexpError(f"dataset.{split}={part} is not a row range: use [start, stop) "
+                              "with 0 <= start < stop (stop is excluded, as in a Python slice)")
+        if stop is None and split != "test":
+            raise SeqexpError(f"dataset.{split}={part} must end: only dataset.test may run to "
+                              "the end of the record (stop null)")
+        bounds.append((split, start, stop))
+    for (a, _, a_stop), (b, b_start, _) in zip(bounds, bounds[1:]):
+        if a_stop > b_start:
             raise SeqexpError(
-                f"dataset.{a} and dataset.{b} overlap: {a} must end before row {b_first} "
-                f"where {b} starts"
-            )
+                f"dataset.{a} and dataset.{b} overlap: {a} stops at row {a_stop} (excluded) "
+                f"but {b} starts at row {b_start}; use {b}=[{a_stop}, ...] or later")
 
 
 def check_text(d: DictConfig, evaluate_test: bool = False) -> None:

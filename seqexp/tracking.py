@@ -50,10 +50,27 @@ def tracking_uri(cfg: DictConfig) -> str | None:
     return cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or None
 
 
+_READY_STORES: set[str] = set()
+
+
 def client_for(uri: str | None):
+    """A client of ``uri``; a sqlite store is created or upgraded under a file lock beside
+    it, once, so processes opening a fresh store at the same moment never race in MLflow's
+    schema migration."""
+    import mlflow
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=uri)
+    client = MlflowClient(tracking_uri=uri)
+    resolved = uri or mlflow.get_tracking_uri()
+    if resolved.startswith("sqlite:///") and resolved not in _READY_STORES:
+        from seqexp.data.download import file_lock
+
+        db = Path(resolved[len("sqlite:///"):].split("?")[0])
+        db.parent.mkdir(parents=True, exist_ok=True)
+        with file_lock(db.with_name(db.name + ".lock")):
+            client.search_experiments(max_results=1)  # creates or upgrades the schema
+        _READY_STORES.add(resolved)
+    return client
 
 
 def experiment_id(client, name: str) -> str:

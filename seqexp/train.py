@@ -57,6 +57,10 @@ def fit(model: keras.Model, encoded: Encoded, task: Task, cfg: DictConfig, backu
     """
     restored = backup.restore(model)
     start = restored.epochs_done if restored else 0
+    if restored and not math.isfinite(restored.metrics.get("loss", 0.0)):
+        raise SeqexpError(f"this run diverged in epoch {start} (loss "
+                          f"{restored.metrics['loss']}): it cannot continue; start a new run "
+                          "with a lower trainer.learning_rate")
     encoded.train.schedule(start, cfg.epochs)  # the seeded order, continued where it stopped
     best = (restored.best_step, restored.best_value) if restored and \
         restored.best_step is not None else None

@@ -106,9 +106,9 @@ def test_nan_loss_fails_the_run_with_the_reason(tmp_path, jena_csv):
     (run,) = client.search_runs([client.get_experiment_by_name("seqexp").experiment_id])
     assert run.info.status == "FAILED" and "diverged" in run.data.tags["error"]
     assert "epoch" in line
-    # it logged an epoch but kept no backup to continue from: resuming is refused, cleanly
+    # its last backed-up epoch diverged: resuming it is refused, cleanly
     again = seqexp(f"trainer.resume={run.info.run_id}", f"tracking.uri={uri}", cwd=tmp_path)
-    assert_clean_failure(again, tmp_path, uri, "left no backup", "start a new run")
+    assert_clean_failure(again, tmp_path, uri, "diverged in epoch", "start a new run")
 
 
 class _Files(http.server.SimpleHTTPRequestHandler):

@@ -55,6 +55,13 @@ def test_jena_book_defaults():
     assert d.path is None and d.url.endswith("jena_climate_2009_2016.csv.zip")
 
 
+def test_split_bounds_are_start_inclusive_stop_exclusive():
+    """[start, stop) like a Python slice: a split may start where the previous one stops."""
+    cfg = compose_cfg("dataset=jena", "dataset.val=[200000,300000]",
+                      "dataset.test=[300000,null]")
+    assert list(cfg.dataset.val) == [200000, 300000]
+
+
 def test_unknown_option_lists_choices():
     with pytest.raises(MissingConfigException, match="Available options in 'model'"):
         compose_cfg("model=nope")
@@ -90,6 +97,9 @@ def test_unknown_key_fails_at_composition():
     ("dataset.lookback=3", "smaller than dataset.step=6"),
     ("dataset.val=[100000,300000]", "dataset.train and dataset.val overlap"),
     ("dataset.train=[5,1]", "is not a row range"),
+    ("dataset.train=[5,5]", "is not a row range"),  # [start, stop): empty
+    ("dataset.val=[199999,300000]", "train stops at row 200000 (excluded)"),
+    ("dataset.train=[0,null]", "only dataset.test may run to the end"),
 ])
 def test_out_of_range_values_are_refused(override, message):
     cfg = compose_cfg("dataset=jena", override, validate=False)

@@ -108,13 +108,23 @@ def test_baseline_matches_listing_6_35(jena_csv):
     (lambda f: f.drop(columns=["Date Time"]), "no 'Date Time' column"),
     (lambda f: f.assign(**{"p (mbar)": f["p (mbar)"].astype(str).where(
         f.index != 7, "12,5x")}), "non-numeric value '12,5x' at data row 8"),
-    (lambda f: f.iloc[:2000], "has 2000 rows but the splits reach row 3201"),
+    (lambda f: f.iloc[:2000], "has 2000 rows but dataset.train=[0, 2400] reaches row 2400"),
 ])
 def test_bad_csv_gets_one_clear_error(tmp_path, jena_csv, edit, message):
     bad = tmp_path / "bad.csv"
     edit(pd.read_csv(jena_csv)).to_csv(bad, index=False)
-    with pytest.raises(SeqexpError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    escaped = message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    with pytest.raises(SeqexpError, match=escaped.replace("]", r"\]")):
         load(bad)
+
+
+def test_split_bounds_are_a_python_slice(jena_csv):
+    """[start, stop): splits may touch; a stop equal to the record's length is its end."""
+    splits = load(jena_csv, "dataset.val=[2400,3200]", "dataset.test=[3200,4000]")
+    assert splits.train.ends[-1] == 2399 and splits.val.ends[0] == 2400 + 144
+    assert splits.test.ends[-1] == 4000 - 12 - 2  # the last row with a target (book: - 1)
+    with pytest.raises(SeqexpError, match=r"dataset.test=\[3200, 4001\] reaches row 4001"):
+        load(jena_csv, "dataset.test=[3200,4001]")
 
 
 def test_too_few_rows_for_the_windows(jena_csv):

@@ -67,7 +67,7 @@ def download(url: str, option: str, sha256: str | None = None) -> Path:
     folder = cache_dir() / DOWNLOADS
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
-    with _locked(folder / f".{name}.lock"):
+    with file_lock(folder / f".{name}.lock"):
         if target.exists() and (sha256 is None or sha256sum(target) == sha256):
             return target
         for attempt in (1, 2):
@@ -93,7 +93,7 @@ def download(url: str, option: str, sha256: str | None = None) -> Path:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
     """An exclusive lock between processes (parallel jobs sharing one cache)."""
     import fcntl
 

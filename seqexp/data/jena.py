@@ -81,20 +81,22 @@ def load_jena(cfg: DictConfig) -> Splits:
     features = select_columns(frame, cfg, source)
     values = _numeric(frame, features, source)
     rows = len(values)
-    train_first, train_last = cfg.train
-    if cfg.test[0] >= rows or (cfg.test[1] is not None and cfg.test[1] >= rows):
-        raise SeqexpError(f"{source} has {rows} rows but the splits reach row "
-                          f"{cfg.test[1] if cfg.test[1] is not None else cfg.test[0]}: "
-                          "lower dataset.train/val/test or use the full record")
-    mean = values[train_first:train_last].mean(axis=0)
-    std = values[train_first:train_last].std(axis=0)
+    for name in ("train", "val", "test"):
+        start, stop = cfg[name]
+        if start >= rows or (stop is not None and stop > rows):
+            raise SeqexpError(f"{source} has {rows} rows but dataset.{name}={list(cfg[name])} "
+                              f"reaches row {stop if stop is not None else start}: lower "
+                              "dataset.train/val/test or use the full record")
+    train_start, train_stop = cfg.train
+    mean = values[train_start:train_stop].mean(axis=0)  # the book: float_data[:200000]
+    std = values[train_start:train_stop].std(axis=0)
     std[std == 0] = 1.0
     data = (values - mean) / std
     target_col = features.index(cfg.target)
 
     def split(name: str) -> Windows:
-        first, last = cfg[name]
-        windows = Windows.between(data, first, last, lookback=cfg.lookback, step=cfg.step,
+        start, stop = cfg[name]
+        windows = Windows.between(data, start, stop, lookback=cfg.lookback, step=cfg.step,
                                   delay=cfg.delay, target_col=target_col, stride=cfg.stride)
         if len(windows) == 0:
             raise SeqexpError(

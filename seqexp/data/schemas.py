@@ -28,14 +28,18 @@ class JenaConfig(DatasetConfig):
     )
     features: list[str] | None = option(None, "input columns; null = every numeric column")
     target: str = option("T (degC)", "column to forecast")
-    train: list[int | None] = option([0, 200000], "first and last row of the training split")
-    val: list[int | None] = option([200001, 300000], "first and last row of validation")
-    test: list[int | None] = option([300001, None], "first and last row of test (null: end)")
+    # Split bounds are [start, stop) like a Python slice: a split holds the windows whose
+    # first input row is >= start and whose end row i is < stop (the book's generator's
+    # min_index/max_index); the target, delay rows after i, may lie past stop.
+    train: list[int | None] = option([0, 200000], "training rows [start, stop) (stop excluded)")
+    val: list[int | None] = option([200001, 300000], "validation rows [start, stop)")
+    test: list[int | None] = option([300001, None], "test rows [start, stop); stop null: the end")
     lookback: int = option(1440, "rows of history per sample", min=1)
     step: int = option(6, "sampling period within the lookback, in rows", min=1)
     delay: int = option(144, "rows ahead of the window's end to forecast", min=0)
     stride: int = option(1, "rows between the ends of consecutive windows (book: 1)", min=1)
-    shuffle: bool = option(True, "draw training windows at random (book listing 6.33)")
+    shuffle: bool = option(True, "training windows in a seeded random order each epoch; "
+                                 "false: in order, continuing across epochs (listing 6.33)")
 
 
 @dataclass

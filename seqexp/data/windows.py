@@ -26,14 +26,15 @@ class Windows:
     target_col: int
 
     @classmethod
-    def between(cls, data: np.ndarray, first: int, last: int | None, *, lookback: int,
+    def between(cls, data: np.ndarray, start: int, stop: int | None, *, lookback: int,
                 step: int, delay: int, target_col: int, stride: int = 1) -> Windows:
-        """Windows whose end row i lies in [first + lookback, last) as in listing 6.33
-        (last=None: the end of the data less the delay), one every ``stride`` rows (the
-        book: 1, a window ending at every row)."""
+        """The windows of the rows [start, stop): end row i in [start + lookback, stop), as
+        listing 6.33's min_index/max_index (stop=None: the end of the data less the delay,
+        as its max_index=None), one every ``stride`` rows (the book: 1, a window ending at
+        every row)."""
         limit = len(data) - delay - 1
-        stop = limit if last is None else min(last, limit)
-        ends = np.arange(first + lookback, max(stop, first + lookback), stride, dtype=np.int64)
+        stop = limit if stop is None else min(stop, limit)
+        ends = np.arange(start + lookback, max(stop, start + lookback), stride, dtype=np.int64)
         return cls(data, ends, lookback, step, delay, target_col)
 
     def __len__(self) -> int:
