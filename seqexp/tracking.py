@@ -60,16 +60,16 @@ def client_for(uri: str | None):
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=uri)
     resolved = uri or mlflow.get_tracking_uri()
-    if resolved.startswith("sqlite:///") and resolved not in _READY_STORES:
-        from seqexp.data.download import file_lock
+    if not resolved.startswith("sqlite:///") or resolved in _READY_STORES:
+        return MlflowClient(tracking_uri=uri)
+    from seqexp.data.download import file_lock
 
-        db = Path(resolved[len("sqlite:///"):].split("?")[0])
-        db.parent.mkdir(parents=True, exist_ok=True)
-        with file_lock(db.with_name(db.name + ".lock")):
-            client.search_experiments(max_results=1)  # creates or upgrades the schema
-        _READY_STORES.add(resolved)
+    db = Path(resolved[len("sqlite:///"):].split("?")[0])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(db.with_name(db.name + ".lock")):
+        client = MlflowClient(tracking_uri=uri)  # opens the store: creates or upgrades it
+    _READY_STORES.add(resolved)
     return client
 
 

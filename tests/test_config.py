@@ -98,7 +98,7 @@ def test_unknown_key_fails_at_composition():
     ("dataset.val=[100000,300000]", "dataset.train and dataset.val overlap"),
     ("dataset.train=[5,1]", "is not a row range"),
     ("dataset.train=[5,5]", "is not a row range"),  # [start, stop): empty
-    ("dataset.val=[199999,300000]", "train stops at row 200000 (excluded)"),
+    ("dataset.val=[199999,300000]", "train stops at row 200000 .excluded. but val starts"),
     ("dataset.train=[0,null]", "only dataset.test may run to the end"),
 ])
 def test_out_of_range_values_are_refused(override, message):

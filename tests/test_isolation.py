@@ -34,15 +34,3 @@ def test_two_runs_started_at_once_in_an_empty_folder(tmp_path, jena_csv):
         assert (folder / "best.weights.h5").is_file()
         assert [p.name for p in (folder / "backup").glob("*.json")] == ["epoch-0001.json"]
 
-
-def test_a_fresh_store_opened_by_processes_at_once_is_created_once(tmp_path):
-    """Four processes open the same new sqlite store at the same moment (no TensorFlow)."""
-    code = ("import sys; from seqexp import tracking; "
-            "c = tracking.client_for(sys.argv[1]); "
-            "print(tracking.experiment_id(c, 'seqexp'))")
-    uri = f"sqlite:///{tmp_path / 'fresh' / 'store.db'}"
-    jobs = [subprocess.Popen([sys.executable, "-c", code, uri], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for _ in range(4)]
-    outs = [job.communicate(timeout=300) for job in jobs]
-    assert [job.returncode for job in jobs] == [0] * 4, [e[-2000:] for _, e in outs]
-    assert len({out.strip() for out, _ in outs}) == 1  # one experiment, the same for all
