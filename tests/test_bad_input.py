@@ -66,7 +66,7 @@ def bad_csv(tmp_path, jena_csv, name, edit) -> Path:
 @pytest.mark.parametrize("case, needles", [
     ("missing", ["does not exist", "dataset.path"]),
     ("renamed", ["lacks column(s) 'T (degC)'", "dataset.target"]),
-    ("short", ["splits reach row", "lower dataset.train/val/test"]),
+    ("short", ["reaches row 3200", "lower dataset.train/val/test"]),
 ])
 def test_data_errors_record_a_failed_run(tmp_path, jena_csv, case, needles):
     edits = {"renamed": lambda f: f.rename(columns={"T (degC)": "T"}),
