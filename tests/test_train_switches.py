@@ -8,6 +8,7 @@ import pytest
 from hydra.errors import ConfigCompositionException
 
 from seqexp import data, models, train
+from seqexp.backup import Backup
 from seqexp.encoders import Batching, encode
 from seqexp.errors import SeqexpError
 from seqexp.models.recurrent import cudnn_eligibility
@@ -84,8 +85,8 @@ def test_workers_train_the_same_batches(jena_csv, tmp_path):
                                 "trainer.verbose=0", steps=4)
         net = built(cfg, splits, enc)
         folder = tmp_path / f"w{workers}"
-        train.fit(net, enc, splits.task, cfg.trainer, folder / "best.weights.h5",
-                  backup=folder / "backup", callbacks=[])
+        train.fit(net, enc, splits.task, cfg.trainer, Backup(folder / "backup"),
+                  folder / "best.weights.h5", on_epoch=lambda record: None)
         assert enc.train.workers == workers and not enc.train.use_multiprocessing
         weights.append(net.get_weights())
     for a, b in zip(*weights, strict=True):
