@@ -64,3 +64,37 @@ def test_report_and_clear(tmp_path, capsys):
     download.cache_main(["--clear", "unit"])
     assert "removed" in capsys.readouterr().out
     assert not (tmp_path / "cache" / "unit").exists()
+
+
+def test_input_hashes_are_read_once_per_file_version(tmp_path, monkeypatch):
+    """sha256 of inputs cached by (path, size, mtime): a sweep reads each file once."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "data.csv"
+    data.write_bytes(b"a,b\n1,2\n")
+    folder = tmp_path / "aclImdb"
+    (folder / "train").mkdir(parents=True)
+    (folder / "train" / "1_7.txt").write_text("good")
+    reads = []
+    real = download._sha256_of
+    monkeypatch.setattr(download, "_sha256_of", lambda *a: reads.append(a[0]) or real(*a))
+    first = download.sha256sum(data)
+    assert first == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    assert download.sha256sum(data) == first and download.sha256sum(str(data)) == first
+    assert reads == [data]
+    # another process (a sweep's next job) finds it too, without reading the file
+    code = "import sys; from seqexp.data import download; print(download.sha256sum(sys.argv[1]))"
+    other = subprocess.run([sys.executable, "-c", code, str(data)], capture_output=True,
+                           text=True, env={**os.environ}, check=True)
+    assert other.stdout.strip() == first
+    data.write_bytes(b"a,b\n1,3\n")  # same size, new content and mtime: read again
+    os.utime(data, ns=(data.stat().st_atime_ns, data.stat().st_mtime_ns + 10**9))
+    assert download.sha256sum(data) == hashlib.sha256(b"a,b\n1,3\n").hexdigest()
+    tree = download.sha256sum(folder)
+    assert download.sha256sum(folder) == tree and reads == [data, data, folder]
+    (folder / "train" / "2_3.txt").write_text("bad")  # a new file in the folder
+    assert download.sha256sum(folder) != tree and reads[-1] == folder
+    assert not list((tmp_path / "cache" / "hashes").glob(".*"))  # no temporary left

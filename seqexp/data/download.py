@@ -28,6 +28,7 @@ from seqexp.errors import SeqexpError
 
 log = logging.getLogger(__name__)
 DOWNLOADS = "downloads"
+HASHES = "hashes"  # sha256 of input files, keyed by (path, size, mtime)
 DEFAULT_MAX_MB = 4096
 
 
@@ -106,10 +107,35 @@ def file_lock(path: Path) -> Iterator[None]:
 
 
 def sha256sum(path: str | Path) -> str:
-    """sha256 of a file, or of every file below a folder (names and bytes, sorted)."""
-    path = Path(path)
-    digest = hashlib.sha256()
+    """sha256 of a file, or of every file below a folder (names and bytes, sorted).
+
+    Cached under ``cache_dir()/hashes`` by the path, size and modification time (ns) of
+    each file, so a sweep reads each input once; a changed file (new size or mtime) is read
+    again. Entries are written atomically: parallel jobs at worst both hash a new file."""
+    path = Path(path).resolve()
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    stamp = hashlib.sha256(str(path).encode())
+    for file in files:
+        info = file.stat()
+        stamp.update(f"\0{file}\0{info.st_size}\0{info.st_mtime_ns}".encode())
+    entry = cache_dir() / HASHES / f"{stamp.hexdigest()[:40]}.sha256"
+    try:
+        cached = entry.read_text().strip()
+        if len(cached) == 64:
+            return cached
+    except OSError:
+        pass
+    digest = _sha256_of(path, files)
+    try:
+        with atomic_path(entry) as tmp:
+            tmp.write_text(digest)
+    except OSError as err:  # a read-only cache only costs the next job a re-read
+        log.warning("cannot cache the sha256 of %s (%s)", path, err)
+    return digest
+
+
+def _sha256_of(path: Path, files: list[Path]) -> str:
+    digest = hashlib.sha256()
     for file in files:
         if path.is_dir():
             digest.update(str(file.relative_to(path)).encode())
