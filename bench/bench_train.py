@@ -255,10 +255,10 @@ def environment() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=8, help="timed training steps per row")
+    parser.add_argument("--steps", type=int, default=6, help="timed training steps per row")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (compile)")
     parser.add_argument("--workers", type=int, default=1, help="seqexp's batch threads")
-    parser.add_argument("--epoch-scale", type=float, default=0.05,
+    parser.add_argument("--epoch-scale", type=float, default=0.02,
                         help="share of listing 6.39's epoch run (1: 500 steps + all validation; 0: "
                         "skip it)")
     parser.add_argument("--rows", type=int, default=420551, help="Jena-format rows generated")
