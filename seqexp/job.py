@@ -125,11 +125,9 @@ def run_job(cfg: DictConfig) -> float:
             score = train.evaluate(model, encoded.test, task)
             results.update(naive_test)
             results.update(evaluate.scored(splits, "test", score, naive_test, prefix=""))
-        run.log_metrics(results)
-        run.log_figure(learning_curves(history, naive, task),
-                       "learning_curves.png")
-        if checkpoint.exists():
-            run.log_artifact(checkpoint)
+        # kept in the run's folder, then logged with the best weights (they wait there
+        # while the store is away)
+        run.finish(results, learning_curves(history, naive, task))
         print(summary_line(results, naive, task.metric))
         return best
 

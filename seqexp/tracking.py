@@ -8,6 +8,7 @@ sweep's parent run id reaches each job through ``SEQEXP_PARENT_RUN_ID``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -51,6 +52,16 @@ def tracking_uri(cfg: DictConfig) -> str | None:
 
 
 _READY_STORES: set[str] = set()
+
+
+def resolved_uri(uri: str | None) -> str:
+    """``uri``, or MLflow's default, with a relative sqlite path made absolute."""
+    import mlflow
+
+    resolved = uri or mlflow.get_tracking_uri()
+    if resolved.startswith("sqlite:///") and not resolved.startswith("sqlite:////"):
+        resolved = f"sqlite:///{Path(resolved[len('sqlite:///'):]).resolve()}"
+    return resolved
 
 
 def client_for(uri: str | None):
@@ -127,13 +138,15 @@ CHECKPOINT_TAG = "seqexp.checkpoint_dir"
 class Run:
     """One MLflow run, addressed by id."""
 
-    def __init__(self, client, run_id: str, resumed: bool = False):
+    def __init__(self, client, run_id: str, resumed: bool = False, uri: str | None = None):
         self.client = client
         self.id = run_id
         self.resumed = resumed
+        self.uri = uri
+        self.folder: Path | None = None  # the run's own folder (checkpoint_dir), once known
+        self.uploaded: set[str] = set()  # final outcome pieces already in the store
         self._logged_steps: set[int] | None = None  # steps of per-epoch metrics in the store
         self.store_error: str | None = None  # set while the store is away
-        self.buffer: Path | None = None  # where unlogged epochs wait (the run's backup)
 
     def checkpoint_dir(self, root: Path) -> Path:
         """This run's own folder, ``<root>/<run id>``: recorded on the run, so a resume finds
@@ -143,10 +156,12 @@ class Run:
             if not recorded or not Path(recorded).is_dir():
                 raise SeqexpError(f"run {self.id} has no checkpoint folder to resume from "
                                   f"({recorded or 'none recorded'}); start a new run instead")
-            return Path(recorded)
+            self.folder = Path(recorded)
+            return self.folder
         folder = (root / self.id).resolve()
         folder.mkdir(parents=True, exist_ok=True)
         self.set_tags({CHECKPOINT_TAG: str(folder)})
+        self.folder = folder
         return folder
 
     def history(self, keys: list[str]) -> dict[str, list[float]]:
@@ -212,7 +227,7 @@ class Run:
         except store_errors() as err:
             if self.store_error is None:
                 print(f"seqexp: warning: the MLflow store is unavailable ({short(err)}); "
-                      f"training goes on, metrics wait in {self.buffer or 'the backup'}",
+                      f"training goes on, metrics wait in {self.folder or 'the backup'}",
                       file=sys.stderr)
             self.store_error = short(err)
             return
@@ -224,6 +239,115 @@ class Run:
         """Steps of ``journal`` not (known to be) in the store."""
         return [r.step for r in journal if r.step not in (self._logged_steps or set())]
 
+    # ---------------------------------------------------------------- the job's outcome
+    OUTCOME = ("results.json", "learning_curves.png", "best.weights.h5")
+
+    def finish(self, results: Mapping[str, float], figure) -> None:
+        """The job's final scores and learning curves, kept in the run's folder first, then
+        logged with the best weights; while the store is away they wait there and
+        :func:`end_run` says how to upload them."""
+        from seqexp.backup import write_atomic
+
+        write_atomic(self.folder / "results.json",
+                     lambda tmp: tmp.write_text(json.dumps(dict(results))))
+        write_atomic(self.folder / "learning_curves.png",
+                     lambda tmp: figure.savefig(tmp, format="png"))
+        try:
+            self.upload_outcome()
+        except store_errors() as err:
+            self.store_error = self.store_error or short(err)
+
+    def upload_outcome(self) -> None:
+        """Log what the store lacks: buffered epochs, the final scores, the artifacts."""
+        from seqexp.backup import Backup
+
+        self.log_epochs(Backup(self.folder / "backup").journal())
+        if self.store_error is not None:
+            raise StoreAway(self.store_error)
+        results = self.folder / "results.json"
+        if results.exists() and "results.json" not in self.uploaded:
+            self.log_metrics(json.loads(results.read_text()))
+            self.uploaded.add("results.json")
+        for name in self.OUTCOME[1:]:
+            if (self.folder / name).exists() and name not in self.uploaded:
+                self.log_artifact(self.folder / name)
+                self.uploaded.add(name)
+
+
+class StoreAway(Exception):
+    """The MLflow store could not be reached (the reason is the message)."""
+
+
+# MLflow retries a failed HTTP request for minutes by default (7 retries, backoff 2, 120 s
+# timeout): during training a store that went away would stall every epoch end.
+HTTP_RETRIES = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+                "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+PENDING = "pending.json"  # in a run's folder: what to upload once the store is back
+
+
+def end_run(run: Run, status: str) -> None:
+    """Upload what waits in the run's folder and set its final status; if the store is
+    away, leave ``pending.json`` there and say in one line how to upload it later."""
+    try:
+        if run.folder is not None and run.folder.is_dir():
+            run.upload_outcome()
+        run.client.set_terminated(run.id, status)
+    except store_errors() as err:
+        if run.folder is None or not run.folder.is_dir():
+            raise
+        reason = run.store_error or short(err)
+        from seqexp.backup import Backup, write_atomic
+
+        write_atomic(run.folder / PENDING, lambda tmp: tmp.write_text(json.dumps(
+            {"run_id": run.id, "uri": run.uri, "status": status, "reason": reason})))
+        epochs = len(Backup(run.folder / "backup").journal())
+        raise SeqexpError(
+            f"the MLflow store {run.uri} is unavailable ({reason}): run {run.id} ({status}) "
+            f"is not fully recorded; its {epochs} epochs' metrics and final scores wait in "
+            f"{run.folder}, its best weights in {run.folder / 'best.weights.h5'}; when the "
+            f"store is back, upload them with: seqexp-flush {run.folder}") from None
+
+
+def flush(folder: Path) -> str:
+    """``seqexp-flush``: upload what a run left in ``folder`` while its store was away and
+    set the run's final status. Returns a one-line summary."""
+    pending_file = Path(folder) / PENDING
+    if not pending_file.exists():
+        raise SeqexpError(f"{folder} holds no {PENDING}: nothing waits to be uploaded")
+    pending = json.loads(pending_file.read_text())
+    check_reachable(pending["uri"])
+    client = client_for(pending["uri"])
+    run = Run(client, pending["run_id"], uri=pending["uri"])
+    run.folder = Path(folder)
+    recorded = client.get_run(run.id)
+    if "best_epoch" in recorded.data.metrics:
+        run.uploaded.add("results.json")
+    run.uploaded.update(a.path for a in client.list_artifacts(run.id))
+    try:
+        end_run(run, pending["status"])
+    except SeqexpError:
+        raise
+    pending_file.unlink()
+    return (f"run {run.id}: {len(run._logged_steps or ())} epochs' metrics, the final scores "
+            f"and artifacts are in {run.uri}; status {pending['status']}")
+
+
+def flush_main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="seqexp-flush",
+        description="Upload the metrics, scores and weights a run kept in its folder while "
+                    "its MLflow store was unavailable, and set the run's final status.")
+    parser.add_argument("folder", help="the run's folder, as the job's last line named it")
+    args = parser.parse_args(argv)
+    try:
+        print(flush(Path(args.folder)))
+    except SeqexpError as err:
+        print(f"seqexp-flush: error: {err}", file=sys.stderr)
+        sys.exit(2)
+
 
 EPOCH_KEY = "epoch_seconds"  # logged with every epoch: which steps the store holds
 
@@ -233,7 +357,8 @@ def store_errors() -> tuple[type[BaseException], ...]:
     import requests
     from mlflow.exceptions import MlflowException
 
-    errors: list[type[BaseException]] = [MlflowException, requests.RequestException, OSError]
+    errors: list[type[BaseException]] = [MlflowException, requests.RequestException, OSError,
+                                         StoreAway]
     try:
         from sqlalchemy.exc import SQLAlchemyError
 
@@ -299,7 +424,7 @@ def create_run(cfg: DictConfig, name: str, tags: Mapping[str, str] | None = None
         first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
         raise SeqexpError(f"cannot open the MLflow store {uri or '(default)'}: {first}; "
                           "check tracking.uri / MLFLOW_TRACKING_URI") from None
-    return Run(client, run.info.run_id)
+    return Run(client, run.info.run_id, uri=resolved_uri(uri))
 
 
 def record_failure(cfg: DictConfig, err: BaseException) -> None:
@@ -327,7 +452,7 @@ def reopen_run(cfg: DictConfig, run_id: str) -> Run:
         raise SeqexpError(f"trainer.resume={run_id}: that run already FINISHED; "
                           "start a new run (e.g. with more trainer.epochs) instead")
     client.update_run(run_id, status="RUNNING")
-    return Run(client, run_id, resumed=True)
+    return Run(client, run_id, resumed=True, uri=resolved_uri(uri))
 
 
 def recorded_config(cfg: DictConfig) -> DictConfig:
@@ -356,7 +481,8 @@ def open_run(cfg: DictConfig) -> Iterator[Run]:
         run = reopen_run(cfg, cfg.trainer.resume)
     else:
         run = create_run(cfg, run_name(cfg))
-    client = run.client
+    for name, value in HTTP_RETRIES.items():  # a store that goes away fails in seconds
+        os.environ.setdefault(name, value)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     status = "FAILED"
     try:
@@ -379,4 +505,4 @@ def open_run(cfg: DictConfig) -> Iterator[Run]:
         err.run_id = run.id  # recorded: run.py need not record the failure again
         raise
     finally:
-        client.set_terminated(run.id, status)
+        end_run(run, status)
