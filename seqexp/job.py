@@ -85,7 +85,7 @@ def run_job(cfg: DictConfig) -> float:
         if encoded.params:
             run.log_params({f"encoded.{k}": v for k, v in encoded.params.items()})
         naive = evaluate.baseline(splits, "val")
-        run.log_metrics({**naive, **encoded.metrics})
+        run.log_metrics({**naive, **encoded.metrics, **(splits.info.cleaned or {})})
 
         from seqexp.models.recurrent import cudnn_eligibility
 

@@ -66,6 +66,7 @@ class DataInfo:
     unit: str | None = None  # numbers: the target's unit, e.g. degC
     rows: int | None = None  # numbers: rows in the record
     features: list[str] | None = None  # numbers: the input columns
+    cleaned: dict[str, int] | None = None  # numbers: data.cleaned.<kind>[.<column>] counts
     vocabulary: list[str] | None = None  # tokens: the word of each id
     max_words: int | None = None  # text: the vocabulary size to fit on the training texts
     maxlen: int | None = None  # tokens and text: sequence length after padding

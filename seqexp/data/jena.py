@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import zipfile
 from pathlib import Path
 
@@ -16,6 +17,13 @@ from seqexp.data.windows import Windows
 from seqexp.errors import SeqexpError
 
 TIME_COLUMN = "Date Time"
+TIME_FORMAT = "%d.%m.%Y %H:%M:%S"  # 01.01.2009 00:10:00
+# dataset.clean=fill: a value at or below GLITCH_AT is the logger's missing-value code (the
+# real record holds -9999.0 in "wv (m/s)" and "max. wv (m/s)"), treated as an empty cell.
+GLITCH_AT = -9000.0
+# dataset.clean=fill: the longest run of missing target rows filled (6 rows = one hour);
+# a longer gap is an error naming its rows (a made-up target would be trained and scored).
+MAX_TARGET_GAP = 6
 
 
 def read_record(source: Path):
@@ -33,6 +41,84 @@ def read_record(source: Path):
     return frame
 
 
+def rows_named(rows) -> str:
+    """ "data rows 3, 8, 9 (and 4 more)": 1-based data rows, the first five named."""
+    rows = [int(r) + 1 for r in rows]
+    named = ", ".join(map(str, rows[:5]))
+    more = f" (and {len(rows) - 5} more)" if len(rows) > 5 else ""
+    return f"data row{'s' if len(rows) > 1 else ''} {named}{more}"
+
+
+def metric_key(column: str) -> str:
+    """An MLflow-safe metric name part: "max. wv (m/s)" -> "max_wv_m_s"."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", column).strip("_")
+
+
+def clean_record(frame, features: list[str], target: str, source: Path):
+    """dataset.clean=fill: return the cleaned frame and the counts of what was fixed.
+
+    Rows are sorted by time (stable) when out of order, rows repeating an earlier timestamp
+    are dropped (the first kept), values <= GLITCH_AT and empty cells become missing and are
+    filled by time interpolation between their neighbours (the record's edges: the nearest
+    value). Unreadable timestamps and target gaps over MAX_TARGET_GAP rows raise SeqexpError
+    naming the rows (numbered as in the file)."""
+    import pandas as pd
+
+    time = pd.to_datetime(frame[TIME_COLUMN], format=TIME_FORMAT, errors="coerce")
+    bad = np.flatnonzero(time.isna().to_numpy())
+    if len(bad):
+        raise SeqexpError(f"{source}: '{TIME_COLUMN}' is empty or not a {TIME_FORMAT} time at "
+                          f"{rows_named(bad)}; fix or remove those rows")
+    counts: dict[str, int] = {}
+    diffs = time.diff().dt.total_seconds().to_numpy()[1:]
+    counts["reordered"] = int((diffs < 0).sum())  # rows earlier than the row before them
+    frame = frame.assign(**{TIME_COLUMN: time}).reset_index(names="_row")
+    if counts["reordered"]:
+        frame = frame.sort_values(TIME_COLUMN, kind="stable")
+    duplicated = frame[TIME_COLUMN].duplicated(keep="first")
+    counts["duplicates"] = int(duplicated.sum())
+    frame = frame[~duplicated].set_index(TIME_COLUMN)
+    values = frame[features]
+    glitch, empty = values <= GLITCH_AT, values.isna()
+    counts["glitches"], counts["empty"] = int(glitch.to_numpy().sum()), int(empty.to_numpy().sum())
+    for col in features:
+        for kind, mask in (("glitches", glitch), ("empty", empty)):
+            if mask[col].any():
+                counts[f"{kind}.{metric_key(col)}"] = int(mask[col].sum())
+    missing = glitch | empty
+    gap = missing[target].to_numpy()
+    if gap.any():  # runs of missing target rows: (start, length)
+        edges = np.diff(np.concatenate([[0], gap.astype(np.int8), [0]]))
+        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        long = [(a, b) for a, b in zip(starts, stops, strict=True) if b - a > MAX_TARGET_GAP]
+        if long:
+            a, b = long[0]
+            rows = frame["_row"].to_numpy()[a:b]
+            raise SeqexpError(f"{source}: target '{target}' is missing for {b - a} rows in a "
+                              f"row (data rows {rows[0] + 1}-{rows[-1] + 1}), more than the "
+                              f"{MAX_TARGET_GAP} dataset.clean=fill fills; remove that stretch "
+                              "or pick another dataset.target")
+    if missing.to_numpy().any():
+        filled = values.mask(missing).interpolate(method="time").ffill().bfill()
+        frame = frame.assign(**{c: filled[c] for c in features})
+    return frame.reset_index(drop=True), counts
+
+
+def cleaned_line(source: Path, counts: dict[str, int], features: list[str]) -> str | None:
+    """The one console line saying what dataset.clean=fill changed (None: nothing)."""
+    parts = []
+    for col in features:
+        for kind, what in (("glitches", "glitches"), ("empty", "empty cells")):
+            n = counts.get(f"{kind}.{metric_key(col)}", 0)
+            if n:
+                parts.append(f"{col} {n} {what} filled")
+    if counts["duplicates"]:
+        parts.append(f"{counts['duplicates']} duplicate timestamps dropped")
+    if counts["reordered"]:
+        parts.append(f"{counts['reordered']} out-of-order rows sorted by time")
+    return f"seqexp: cleaned {source.name}: {', '.join(parts)}" if parts else None
+
+
 def _numeric(frame, columns: list[str], source: Path) -> np.ndarray:
     import pandas as pd
 
@@ -45,9 +131,11 @@ def _numeric(frame, columns: list[str], source: Path) -> np.ndarray:
                               "remove that row")
     values = frame[columns].to_numpy(dtype=np.float32)
     if np.isnan(values).any():
-        row, col = np.argwhere(np.isnan(values))[0]
-        raise SeqexpError(f"{source}: column '{columns[col]}' is empty at data row {row + 1}; "
-                          "fill or remove that row")
+        rows, cols = np.nonzero(np.isnan(values))
+        col = cols[0]
+        raise SeqexpError(f"{source}: column '{columns[col]}' is empty at "
+                          f"{rows_named(rows[cols == col])} (dataset.clean=none keeps the raw "
+                          "values); fill or remove those rows, or use dataset.clean=fill")
     return values
 
 
@@ -79,6 +167,13 @@ def load_jena(cfg: DictConfig) -> Splits:
     source = local_or_download(cfg.path, cfg.url, "dataset.path", cfg.sha256)
     frame = read_record(source)
     features = select_columns(frame, cfg, source)
+    _numeric(frame.fillna(0.0), features, source)  # non-numeric text: one line naming the row
+    counts = None
+    if cfg.get("clean", "fill") == "fill":
+        frame, counts = clean_record(frame, features, cfg.target, source)
+        line = cleaned_line(source, counts, features)
+        if line:
+            print(line, file=sys.stderr)
     values = _numeric(frame, features, source)
     rows = len(values)
     for name in ("train", "val", "test"):
@@ -109,5 +204,7 @@ def load_jena(cfg: DictConfig) -> Splits:
         holds="numbers", task=REGRESSION,
         train=split("train"), val=split("val"), test=split("test"),
         info=DataInfo(source=str(source), sha256=sha256sum(source), rows=rows, features=features,
-                      scale=float(std[target_col]), unit=unit_of(cfg.target)),
+                      scale=float(std[target_col]), unit=unit_of(cfg.target),
+                      cleaned=None if counts is None else
+                      {f"data.cleaned.{k}": v for k, v in counts.items()}),
     )

@@ -13,6 +13,13 @@ from seqexp.data import DatasetConfig
 from seqexp.registry import option
 
 
+class Clean(enum.StrEnum):
+    """What the Jena loader does with data faults (see :func:`seqexp.data.jena.clean_record`)."""
+
+    fill = "fill"  # glitches and empty cells filled, duplicate times dropped, rows sorted
+    none = "none"  # the book's raw values; an empty cell is an error
+
+
 @dataclass
 class JenaConfig(DatasetConfig):
     """The Jena climate record 2009-2016 (Max Planck Institute for Biogeochemistry), as used in
@@ -40,6 +47,10 @@ class JenaConfig(DatasetConfig):
     stride: int = option(1, "rows between the ends of consecutive windows (book: 1)", min=1)
     shuffle: bool = option(True, "training windows in a seeded random order each epoch; "
                                  "false: in order, continuing across epochs (listing 6.33)")
+    clean: Clean = option(Clean.fill, "fill: -9999 glitches and empty cells filled by time "
+                                      "interpolation, duplicate timestamps dropped, rows "
+                                      "sorted by time, counts logged; none: the book's raw "
+                                      "values (an empty cell is an error)")
 
 
 @dataclass
