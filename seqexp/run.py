@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 import hydra  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
-from seqexp import config, interrupts  # noqa: E402
+from seqexp import config, console, interrupts  # noqa: E402
 from seqexp.errors import SeqexpError  # noqa: E402
 
 config.register()
@@ -57,6 +57,7 @@ def task(cfg: DictConfig) -> float | None:
         return _fail(err, multirun, cfg)
     interrupts.install()  # SIGTERM and Ctrl-C stop training at a safe point
     try:
+        console.load_backend()  # TensorFlow's native start-up lines filtered out
         from seqexp.job import run_job
 
         return run_job(cfg)
@@ -136,6 +137,7 @@ def main() -> None:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    console.setup()  # quiet start-up, fast --help (SEQEXP_DEBUG=1 shows everything)
     user_wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     try:
         with hydra_raises():
