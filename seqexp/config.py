@@ -73,6 +73,8 @@ class TrackingConfig:
     uri: str | None = option(None, "MLflow tracking URI; null: MLFLOW_TRACKING_URI or default")
     experiment: str = option("seqexp", "MLflow experiment name")
     run_name: str | None = option(None, "MLflow run name; null: made from the overrides")
+    log_model: bool = option(True, "log the trained model as an MLflow model (Keras flavor)")
+    system_metrics: bool = option(True, "log CPU, memory (and GPU) use as system/ metrics")
 
 
 @dataclass

@@ -22,12 +22,15 @@ def output_dir() -> Path:
         return Path.cwd()
 
 
-def learning_curves(history: dict[str, list[float]], naive: dict[str, float], task: Task):
-    """Training and validation metric per epoch, with the validation baseline as a line."""
+def learning_curves(history: dict[str, list[float]], naive: dict[str, float], task: Task,
+                    title: str = "", unit: str | None = None, best_epoch: int | None = None):
+    """Training and validation metric per epoch (1-based, integer ticks), the validation
+    baseline as a line, the best epoch marked; the y axis says the metric's unit."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     metric = task.keras_metric
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -36,9 +39,17 @@ def learning_curves(history: dict[str, list[float]], naive: dict[str, float], ta
     ax.plot(epochs, history[f"val_{metric}"], "s-", label=f"validation {metric}")
     name = f"naive_val_{task.metric}"  # in the metric's own scale, not the unit variant
     ax.axhline(naive[name], color="grey", linestyle="--", label=f"baseline ({name})")
+    if best_epoch is not None:
+        best = history[f"val_{metric}"][best_epoch - 1]
+        ax.axvline(best_epoch, color="tab:green", linestyle=":", linewidth=1)
+        ax.plot([best_epoch], [best], "*", color="tab:green", markersize=14,
+                label=f"best epoch {best_epoch}: {best:.4f}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
-    ax.set_ylabel(metric)
-    ax.legend()
+    ax.set_ylabel(unit or metric)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -79,6 +90,7 @@ def run_job(cfg: DictConfig) -> float:
         task = splits.task
         run.set_tags({"data.source": splits.info.source,
                       "data.sha256": splits.info.sha256, "task": task.name})
+        log_dataset_input(run, cfg, splits)
         encoded = encoders.encode(splits, cfg.encoder, Batching(
             cfg.trainer.batch_size, cfg.trainer.seed, cfg.trainer.steps_per_epoch,
             shuffle=cfg.dataset.get("shuffle", True)))
@@ -101,7 +113,7 @@ def run_job(cfg: DictConfig) -> float:
         folder = run.checkpoint_dir(output_dir() / cfg.trainer.checkpoint_dir)
         checkpoint = folder / "best.weights.h5"
         probed = neighbours.before_training(model, encoded, cfg.encoder)
-        callbacks, sampler = [], None
+        callbacks, sampler = [baseline_callback(task, naive)], None
         if task.name == "next-char":  # samples of text during training (book 8.1)
             alphabet, maxlen = splits.info.alphabet, encoded.spec.shape[0]
             seed_text = generate.seed_text_for(splits, cfg.generate)
@@ -119,7 +131,7 @@ def run_job(cfg: DictConfig) -> float:
         history = backup.history(["loss", task.keras_metric, task.history])
         epoch, best = evaluate.best_epoch(history, splits)
         results = {**evaluate.scored(splits, "val", best, naive, prefix="best_"),
-                   "best_epoch": epoch, "epochs_run": len(history[task.history])}
+                   "best_epoch": epoch + 1, "epochs_run": len(history[task.history])}
         if cfg.trainer.evaluate_test:
             naive_test = evaluate.baseline(splits, "test")
             score = train.evaluate(model, encoded.test, task)
@@ -127,7 +139,10 @@ def run_job(cfg: DictConfig) -> float:
             results.update(evaluate.scored(splits, "test", score, naive_test, prefix=""))
         # kept in the run's folder, then logged with the best weights (they wait there
         # while the store is away)
-        run.finish(results, learning_curves(history, naive, task))
+        run.finish(results, learning_curves(history, naive, task, title=tracking.run_name(cfg),
+                                            unit=unit_of(splits),
+                                            best_epoch=results["best_epoch"]))
+        record_for_the_ui(run, cfg, splits, encoded, model, results, naive)
         print(summary_line(results, naive, task.metric))
         return best
 
@@ -135,5 +150,82 @@ def run_job(cfg: DictConfig) -> float:
 def summary_line(results: dict[str, float], naive: dict[str, float], metric: str) -> str:
     best = results[f"best_val_{metric}"]
     return (f"best val {metric} {best:.4f} vs naive baseline {naive[f'naive_val_{metric}']:.4f}"
-            f" (skill {results['val_skill']:+.3f}, epoch {results['best_epoch'] + 1} of "
+            f" (skill {results['val_skill']:+.3f}, epoch {results['best_epoch']} of "
             f"{results['epochs_run']})")
+
+
+# ---------------------------------------------------------------- what MLflow's UI shows
+
+def baseline_callback(task, naive: dict[str, float]):
+    """A Keras callback that adds the baseline and the skill to each epoch's logs
+    (``naive_val_mae``, ``val_skill``), before the tracker logs them: MLflow's chart view then
+    shows the validation curve crossing the baseline, and Keras prints the skill per epoch."""
+    import keras
+
+    baseline = naive[f"naive_val_{task.metric}"]
+
+    class Baseline(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is not None and task.history in logs:
+                logs[f"naive_val_{task.metric}"] = baseline
+                logs["val_skill"] = evaluate.skill(task.mode, logs[task.history], baseline)
+
+    return Baseline()
+
+
+def unit_of(splits) -> str:
+    """The y-axis label of the learning curves: what the metric's numbers are."""
+    return {"regression": f"{splits.task.metric.upper()} (normalized)", "binary": "accuracy",
+            "next-char": "bits per character"}.get(splits.task.name, splits.task.metric)
+
+
+def log_dataset_input(run, cfg: DictConfig, splits) -> None:
+    """The dataset as the run's MLflow input (the UI's Dataset column)."""
+    url = None if cfg.dataset.get("path") else cfg.dataset.get("url")
+    sizes = {part: len(getattr(splits, part)[1]) if isinstance(getattr(splits, part), tuple)
+             else len(getattr(splits, part)) for part in ("train", "val", "test")}
+    tracking.log_dataset(run, cfg.dataset.name, splits.info.source, splits.info.sha256, url=url,
+                         profile={**sizes, "rows": splits.info.rows})
+
+
+def describe(cfg: DictConfig, splits, results: dict[str, float],
+             naive: dict[str, float]) -> str:
+    """The run's description (Markdown): its score against the baseline, the best epoch and
+    where the data came from."""
+    task = splits.task
+    metric = task.metric
+    best, base = results[f"best_val_{metric}"], naive[f"naive_val_{metric}"]
+    unit = splits.info.unit
+    in_units = (f" ({results[f'best_val_{metric}_{unit}']:.2f} vs "
+                f"{naive[f'naive_val_{metric}_{unit}']:.2f} {unit})"
+                if unit and f"best_val_{metric}_{unit}" in results else "")
+    skill = results["val_skill"]
+    verdict = "better than" if skill > 0 else "no better than"
+    source = splits.info.source
+    digest = str(splits.info.sha256 or "")[:12]
+    shown = {"mae": "MAE", "acc": "accuracy", "bpc": "bits per character"}.get(metric, metric)
+    lines = [
+        # the first line is what the runs table shows: plain text
+        f"{cfg.model.name} on {cfg.dataset.name}: best val {shown} {best:.4f} vs naive "
+        f"baseline {base:.4f}{in_units}, skill {skill:+.3f} ({verdict} the baseline)",
+        "",
+        f"Best epoch {results['best_epoch']} of {results['epochs_run']}.",
+        "",
+        f"Data: `{cfg.dataset.name}` from `{source}`" + (f" (sha256 {digest}...)" if digest
+                                                         else "") + ".",
+    ]
+    if "test_skill" in results:
+        lines += ["", f"Test {metric} {results[f'test_{metric}']:.4f} vs baseline "
+                      f"{results[f'naive_test_{metric}']:.4f}: skill "
+                      f"{results['test_skill']:+.3f}."]
+    return "\n".join(lines)
+
+
+def record_for_the_ui(run, cfg: DictConfig, splits, encoded, model,
+                      results: dict[str, float], naive: dict[str, float]) -> None:
+    """The description, and the model as an MLflow model (``tracking.log_model``)."""
+    tracking.set_description(run, describe(cfg, splits, results, naive))
+    if cfg.tracking.get("log_model", True):
+        x = encoded.val[0][0]
+        example = x[:2].toarray() if hasattr(x, "toarray") else x[:2]
+        tracking.log_keras_model(run, model, example)

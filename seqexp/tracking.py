@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import io
 import os
 import socket
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -219,11 +221,12 @@ class Run:
             if self._logged_steps is None:
                 self._logged_steps = {m.step for m in self.client.get_metric_history(
                     self.id, EPOCH_KEY)}
-            for record in journal:
-                if record.step in self._logged_steps:
+            for record in journal:  # MLflow steps count epochs from 1, as Keras prints them
+                if record.step + 1 in self._logged_steps:
                     continue
-                self.log_metrics(record.metrics, step=record.step, timestamp=record.timestamp)
-                self._logged_steps.add(record.step)
+                self.log_metrics(record.metrics, step=record.step + 1,
+                                 timestamp=record.timestamp)
+                self._logged_steps.add(record.step + 1)
         except store_errors() as err:
             if self.store_error is None:
                 print(f"seqexp: warning: the MLflow store is unavailable ({short(err)}); "
@@ -237,7 +240,7 @@ class Run:
 
     def unlogged(self, journal: list) -> list[int]:
         """Steps of ``journal`` not (known to be) in the store."""
-        return [r.step for r in journal if r.step not in (self._logged_steps or set())]
+        return [r.step for r in journal if r.step + 1 not in (self._logged_steps or set())]
 
     # ---------------------------------------------------------------- the job's outcome
     OUTCOME = ("results.json", "learning_curves.png", "best.weights.h5")
@@ -266,7 +269,10 @@ class Run:
             raise StoreAway(self.store_error)
         results = self.folder / "results.json"
         if results.exists() and "results.json" not in self.uploaded:
-            self.log_metrics(json.loads(results.read_text()))
+            final = json.loads(results.read_text())
+            # at the last epoch's step: the table shows the best epoch's val_skill, not the
+            # last epoch's
+            self.log_metrics(final, step=int(final.get("epochs_run", 0)))
             self.uploaded.add("results.json")
         for name in self.OUTCOME[1:]:
             if (self.folder / name).exists() and name not in self.uploaded:
@@ -432,7 +438,7 @@ def record_failure(cfg: DictConfig, err: BaseException) -> None:
     sweep), so the sweep's table shows it with its reason."""
     run = create_run(cfg, run_name(cfg))
     run.set_tags({"error": f"{type(err).__name__}: {err}"[:5000]})
-    run.log_params(params_of(OmegaConf.to_container(cfg, resolve=False)))
+    run.log_params(applicable_params(params_of(OmegaConf.to_container(cfg, resolve=False))))
     run.client.set_terminated(run.id, "FAILED")
 
 
@@ -485,12 +491,15 @@ def open_run(cfg: DictConfig) -> Iterator[Run]:
         os.environ.setdefault(name, value)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     status = "FAILED"
+    monitor = None
     try:
+        if cfg.tracking.get("system_metrics", True):
+            monitor = monitor_system(run)
         if not run.resumed:
-            run.log_params(params_of(resolved))
+            run.log_params(applicable_params(params_of(resolved)))
             run.log_text(OmegaConf.to_yaml(resolved), "config.yaml")
         run.set_tags({"mlflow.source.git.commit": git_commit(), "seqexp.pid": os.getpid(),
-                      "seqexp.host": socket.gethostname()})
+                      "seqexp.host": socket.gethostname(), **context_tags()})
         yield run
         status = "FINISHED"
     except KeyboardInterrupt:
@@ -505,4 +514,127 @@ def open_run(cfg: DictConfig) -> Iterator[Run]:
         err.run_id = run.id  # recorded: run.py need not record the failure again
         raise
     finally:
+        if monitor is not None:
+            monitor.finish()
         end_run(run, status)
+
+
+# ---------------------------------------------------------------- MLflow's UI conventions
+# What MLflow's UI fills its columns from: a description (``mlflow.note.content``), source
+# and user tags, the dataset as a run input (Dataset column), a logged model (Models column,
+# ``mlflow.pyfunc.load_model``, the registry), and system metrics (``system/...`` charts).
+
+DESCRIPTION_TAG = "mlflow.note.content"
+
+
+def applicable_params(params: Mapping[str, str]) -> dict[str, str]:
+    """The params that say something about the run: no ``None`` fields, and no download
+    address or checksum where a local file (``...path``) was given instead."""
+    local = {key.removesuffix("path") for key, value in params.items()
+             if key.endswith("path") and value not in ("None", "")}
+    superseded = {f"{prefix}{what}" for prefix in local for what in ("url", "sha256")}
+    return {key: value for key, value in params.items()
+            if value != "None" and key not in superseded}
+
+
+def context_tags() -> dict[str, str]:
+    """MLflow's own user and source tags (``mlflow.user``, ``mlflow.source.name`` and
+    ``.type``), as the fluent API would set them."""
+    from mlflow.tracking.context.registry import resolve_tags
+
+    keep = ("mlflow.user", "mlflow.source.name", "mlflow.source.type")
+    return {key: value for key, value in resolve_tags().items() if key in keep}
+
+
+def run_name_of(run: Run) -> str:
+    return run.client.get_run(run.id).info.run_name
+
+
+def set_description(run: Run, text: str) -> None:
+    """The run's description in MLflow's UI (Markdown), cut at a line end to fit a tag."""
+    if len(text) > 7900:
+        text = text[:text.rfind("\n", 0, 7800)] + "\n\n(cut here: the rest is in the artifacts)"
+    run.set_tags({DESCRIPTION_TAG: text})
+
+
+def log_dataset(run: Run, name: str, source: str, sha256: str | None, url: str | None = None,
+                profile: Mapping[str, Any] | None = None) -> None:
+    """The dataset as the run's input: name, digest (its sha256's first 8 hex digits) and
+    source (the download address, else the local file), so MLflow's Dataset column shows it."""
+    import json
+
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    # the source as MLflow's own HTTPDatasetSource / LocalArtifactDatasetSource write it
+    source_type, where = ("http", {"url": url}) if url else ("local", {"uri": str(source)})
+    entity = Dataset(name=name, digest=str(sha256 or "unknown")[:8],
+                     source_type=source_type, source=json.dumps(where),
+                     profile=json.dumps(dict(profile), default=str) if profile else None)
+    run.client.log_inputs(run.id, datasets=[
+        DatasetInput(entity, tags=[InputTag("mlflow.data.context", "training")])])
+
+
+def log_keras_model(run: Run, model, example) -> None:
+    """The trained model as an MLflow model (Keras flavor) with its signature and an input
+    example, linked to the run: the Models column, ``mlflow.pyfunc.load_model(
+    "runs:/<id>/model")`` and the model registry work with it. Requirements are given (the
+    installed keras and backend) rather than inferred, which would reload the model in a
+    subprocess."""
+    import importlib.metadata
+
+    import keras
+    import mlflow
+    import mlflow.keras
+    from mlflow.models import Model, infer_signature
+
+    backend = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(
+        keras.backend.backend())
+    requirements = [f"keras=={keras.__version__}"]
+    if backend:
+        try:
+            requirements.append(f"{backend}=={importlib.metadata.version(backend)}")
+        except importlib.metadata.PackageNotFoundError:  # tensorflow-cpu and the like
+            requirements.append(backend)
+    signature = infer_signature(example, model.predict(example, verbose=0))
+    # the logged model belongs to the run's experiment (Model.log alone would file it under
+    # the fluent API's active experiment, "Default")
+    experiment = run.client.get_run(run.id).info.experiment_id
+    logged = run.client.create_logged_model(experiment, name="model", source_run_id=run.id,
+                                            model_type="keras")
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(run.client.tracking_uri)  # Model.log uploads through the fluent API
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras's predict progress bars
+            Model.log(artifact_path=None, name="model", flavor=_KERAS_FLAVOR, model=model,
+                      signature=signature, input_example=example,
+                      pip_requirements=requirements, run_id=run.id, model_id=logged.model_id,
+                      validate_serving_input=False)
+    finally:
+        mlflow.set_tracking_uri(previous)
+
+
+def _save_keras_model(path: str, validate_serving_input: bool = True, **kwargs: Any) -> None:
+    # mlflow.keras.save_model (3.17) writes the input example before it creates ``path``;
+    # ``validate_serving_input`` is Model.log's (reload and predict the example), not the flavor's
+    os.makedirs(path, exist_ok=True)
+    import mlflow.keras
+
+    mlflow.keras.save_model(path=path, **kwargs)
+
+
+_KERAS_FLAVOR = types.SimpleNamespace(__name__="mlflow.keras", save_model=_save_keras_model)
+
+
+def monitor_system(run: Run, interval: float = 5.0):
+    """MLflow's system-metrics monitor on ``run`` (CPU, memory, disk, network; GPU with
+    ``nvidia-ml-py``), started; ``.finish()`` it before the run ends. None without psutil."""
+    try:
+        import psutil  # noqa: F401  (MLflow's monitors need it)
+        from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+    except ImportError:
+        return None
+    monitor = SystemMetricsMonitor(run.id, sampling_interval=interval,
+                                   resume_logging=run.resumed,
+                                   tracking_uri=run.client.tracking_uri)
+    monitor.start()
+    return monitor

@@ -55,7 +55,7 @@ def test_sigterm_then_resume(tmp_path, jena_csv):
     _, run = only_run(uri)
     assert run.info.status == "KILLED"
     done = sorted(m.step for m in client.get_metric_history(run_id, "val_mae"))
-    assert 2 <= len(done) < 8 and done == list(range(len(done)))
+    assert 2 <= len(done) < 8 and done == list(range(1, len(done) + 1))
     backup = run.data.tags["seqexp.checkpoint_dir"]
     assert os.path.isdir(os.path.join(backup, "backup"))
 
@@ -64,7 +64,7 @@ def test_sigterm_then_resume(tmp_path, jena_csv):
     _, run = only_run(uri)  # still one run: the same one, continued
     assert run.info.status == "FINISHED" and run.info.run_id == run_id
     steps = [m.step for m in client.get_metric_history(run_id, "val_mae")]
-    assert sorted(steps) == list(range(8))  # no gap, no duplicate
+    assert sorted(steps) == list(range(1, 9))  # no gap, no duplicate
     assert run.data.metrics["epochs_run"] == 8
     best = min(m.value for m in client.get_metric_history(run_id, "val_mae"))
     assert abs(run.data.metrics["best_val_mae"] - best) < 1e-9
