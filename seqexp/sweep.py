@@ -19,7 +19,6 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, flag_override
 
 from seqexp import tracking
-from seqexp.data import TASKS
 from seqexp.errors import SeqexpError
 
 
@@ -78,9 +77,10 @@ class MlflowSweep(Callback):
         board = report.leaderboard(client, experiment_id=exp_id, parent_run_id=self.parent.id)
         failed = board[board["status"] != "FINISHED"] if len(board) else board
         self._record_best(board)
-        self.parent.log_metrics({"jobs": len(board), "jobs_failed": len(failed),
+        self.parent.log_metrics({"sweep.jobs": len(board), "sweep.jobs_failed": len(failed),
                                  **report.best_metrics(board)})
         self._log_leaderboard(board)
+        tracking.set_description(self.parent, describe_sweep(board, exp_id))
         self.parent.client.set_terminated(self.parent.id,
                                           "FAILED" if len(failed) else "FINISHED")
         self.ended = True
@@ -113,18 +113,35 @@ class MlflowSweep(Callback):
                 self.parent.log_artifact(path)
 
     def _record_best(self, board) -> None:
-        """The best child's metric, baseline and skill on the parent, and which child it is."""
+        """Which child is best, as tags (its scores are the parent's ``sweep.`` metrics)."""
         ranked = board[board["rank"].eq(1).fillna(False)] if len(board) else board
-        if not len(ranked):
-            return
+        if len(ranked):
+            best = ranked.iloc[0]
+            self.parent.set_tags({"best_run_id": best["run_id"], "best_run": best["run"]})
+
+
+def describe_sweep(board, experiment_id: str) -> str:
+    """The parent run's description: what it is, the best child (a link to it in the UI),
+    and the leaderboard as a Markdown table."""
+    from seqexp import report, tables
+
+    ranked = board[board["rank"].eq(1).fillna(False)] if len(board) else board
+    failed = int((board["status"] != "FINISHED").sum()) if len(board) else 0
+    # the first line is what the runs table shows: plain text
+    lines = [f"Sweep of {len(board)} jobs ({failed} failed), not a training run: "
+             "expand it for its child runs", ""]
+    if len(ranked):
         best = ranked.iloc[0]
-        metric = next(f"best_val_{t.metric}" for t in TASKS.values()
-                      if f"best_val_{t.metric}" in board.columns
-                      and best.get(f"best_val_{t.metric}") == best.get(f"best_val_{t.metric}"))
-        naive = metric.replace("best_", "naive_")
-        values = {metric: best[metric], naive: best.get(naive), "val_skill": best.get("val_skill")}
-        self.parent.log_metrics({k: v for k, v in values.items() if v == v and v is not None})
-        self.parent.set_tags({"best_run_id": best["run_id"], "best_run": best["run"]})
+        link = f"#/experiments/{experiment_id}/runs/{best['run_id']}"
+        scores = [f"{key} {best[key]:.4f}" for key in board.columns
+                  if key.startswith(("best_val_", "naive_val_")) and key.count("_") == 2
+                  and best.get(key) == best.get(key)]
+        if best.get("val_skill") == best.get("val_skill"):
+            scores.append(f"skill {best['val_skill']:+.3f}")
+        lines += [f"Best: [{best['run']}]({link}) ({', '.join(scores)}).", ""]
+    lines += [tables.format_markdown(report.summary(board)) if len(board) else "(no jobs)", "",
+              "Files: `leaderboard.md`, `leaderboard.csv`, `leaderboard.png` (Artifacts)."]
+    return "\n".join(lines)
 
 
 def _varied_keys(config: DictConfig, overrides: list[str]) -> list[str]:

@@ -35,7 +35,7 @@ def test_basic_sweep_with_a_failing_job(tmp_path, jena_csv):
 
     client, parent, children = sweep_runs(uri)
     assert parent.info.status == "FAILED"
-    assert parent.data.metrics["jobs"] == 3 and parent.data.metrics["jobs_failed"] == 1
+    assert parent.data.metrics["sweep.jobs"] == 3 and parent.data.metrics["sweep.jobs_failed"] == 1
     by_name = {r.info.run_name: r for r in children}
     assert set(by_name) == {"model=gru", "model=dense", "model=conv"}
     assert by_name["model=conv"].info.status == "FAILED"
@@ -44,7 +44,15 @@ def test_basic_sweep_with_a_failing_job(tmp_path, jena_csv):
     assert all(r.info.status == "FINISHED" for r in finished)
     best = min(finished, key=lambda r: r.data.metrics["best_val_mae"])
     assert parent.data.tags["best_run_id"] == best.info.run_id
-    assert parent.data.metrics["best_val_mae"] == pytest.approx(best.data.metrics["best_val_mae"])
+    assert parent.data.metrics["sweep.best_val_mae"] == pytest.approx(
+        best.data.metrics["best_val_mae"])
+    assert "best_val_mae" not in parent.data.metrics  # the parent does not read as a run
+    # the leaderboard on the parent: files, and a description linking the best child
+    files = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"leaderboard.md", "leaderboard.csv", "leaderboard.png"} <= files
+    note = parent.data.tags["mlflow.note.content"]
+    assert f"#/experiments/{parent.info.experiment_id}/runs/{best.info.run_id})" in note
+    assert all(name in note for name in ("model=gru", "model=dense", "model=conv"))
     for run in finished:
         assert len(client.get_metric_history(run.info.run_id, "val_mae")) == 2
         assert "naive_val_mae" in run.data.metrics
@@ -98,7 +106,7 @@ def test_optuna_search_trials_are_child_runs(tmp_path, jena_csv):
     client, parent, children = sweep_runs(uri)
     assert len(children) == 3 and parent.data.tags["seqexp.sweeper"] == "OptunaSweeper"
     assert {r.info.status for r in children} == {"FINISHED"}
-    assert parent.data.metrics["best_val_mae"] == pytest.approx(
+    assert parent.data.metrics["sweep.best_val_mae"] == pytest.approx(
         min(r.data.metrics["best_val_mae"] for r in children))
 
 
