@@ -44,8 +44,9 @@ lint: install
 bench: install
 	$(BIN)/python bench/bench_windows.py
 
+# MLflow's UI on the store the runs went to; prints the runs table's address (seqexp-ui --help)
 ui: install
-	$(BIN)/mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}"
+	$(BIN)/seqexp-ui
 
 clean:
 	rm -rf outputs multirun mlruns mlflow.db mlflow.db.lock .pytest_cache

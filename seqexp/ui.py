@@ -1,0 +1,247 @@
+"""``seqexp-ui`` (``make ui``): MLflow's UI on the store seqexp's runs went to, with the
+address of the experiment's runs table, ready for comparing runs with their baseline.
+
+The store is the one ``seqexp`` writes to: ``tracking.uri`` (from the config, or given as an
+override like on ``seqexp``'s command line), else ``MLFLOW_TRACKING_URI``, else MLflow's
+default, sqlite ``mlflow.db`` in the working directory. For an ``http(s)://`` tracking server
+no UI is started: the address is on that server.
+
+MLflow 3 opens an experiment in its GenAI view; ``#/experiments/<id>/runs?workflowType=
+machine_learning`` goes straight to the runs table. The printed address also carries
+``viewStateShareKey``: MLflow's "share view" mechanism, a table view saved as the experiment
+tag ``mlflow.sharedViewState.<key>``. seqexp saves one that shows each run's
+``naive_val_*``, ``best_val_*`` and ``val_skill`` columns (and its description, dataset and
+model) with every sweep expanded to its child runs, so nothing needs a click.
+
+Usage::
+
+    seqexp-ui                                   # default store, experiment "seqexp"
+    seqexp-ui tracking.uri=sqlite:///runs.db --port 5001
+    seqexp-ui --no-server                       # save the view, print the address, exit
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from seqexp.errors import SeqexpError
+
+SHARE_KEY = "seqexp-compare"
+SHARE_TAG = "mlflow.sharedViewState."
+SWEEP_TAG = "seqexp.sweep"
+PARENT_TAG = "mlflow.parentRunId"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="seqexp-ui", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Start MLflow's UI on the store seqexp's runs went to and print the\n"
+                    "address of the experiment's runs table, each run beside its baseline.",
+        epilog="examples:\n"
+               "  seqexp-ui\n"
+               "  seqexp-ui tracking.uri=sqlite:///runs.db tracking.experiment=jena\n"
+               "  seqexp-ui --port 5001")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                   help="tracking.uri=... / tracking.experiment=..., as on seqexp's command "
+                        "line (default: the config's, else MLFLOW_TRACKING_URI, else "
+                        "sqlite:///mlflow.db)")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (%(default)s)")
+    p.add_argument("--port", type=int, default=None,
+                   help="port (default: 5000, or a free one if 5000 is taken)")
+    p.add_argument("--no-server", action="store_true",
+                   help="save the table view and print the address only (a UI already runs)")
+    return p
+
+
+def tracking_settings(overrides: list[str]) -> tuple[str, str]:
+    """(store URI, experiment name) as ``seqexp`` would use them with these overrides."""
+    unknown = [o for o in overrides if not o.startswith(("tracking.uri=", "tracking.experiment="))]
+    if unknown:
+        raise SeqexpError(f"{' '.join(unknown)}: seqexp-ui takes tracking.uri=... and "
+                          "tracking.experiment=... only")
+    from hydra import compose, initialize_config_module
+
+    from seqexp import config
+
+    config.register()
+    with initialize_config_module(version_base="1.3", config_module="seqexp.conf"):
+        cfg = compose("config", overrides=overrides)
+    uri = (cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI")
+           or f"sqlite:///{Path('mlflow.db').resolve()}")
+    return uri, cfg.tracking.experiment
+
+
+def runs_address(base: str, experiment_id: str, share_key: str | None = SHARE_KEY) -> str:
+    """The experiment's runs table in model-training mode (with the saved view)."""
+    address = f"{base.rstrip('/')}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+    return f"{address}&viewStateShareKey={share_key}" if share_key else address
+
+
+def comparison_columns(metric_keys: set[str]) -> list[str]:
+    """The table's columns, in order (MLflow's canonical keys): per task metric its baseline,
+    the model's best score, the skill; then the description, dataset and model."""
+    columns = []
+    for metric in ("mae", "acc"):
+        columns += [f"metrics.`{key}`" for key in (f"naive_val_{metric}", f"best_val_{metric}")
+                    if key in metric_keys]
+    if "val_skill" in metric_keys:
+        columns.append("metrics.`val_skill`")
+    return columns + ["attributes.`Description`", "attributes.`Dataset`", "attributes.`Models`"]
+
+
+def save_view(client, experiment_id: str) -> str:
+    """Save the comparison view as the experiment's shared view state; return its key."""
+    runs = client.search_runs([experiment_id], max_results=1000)
+    keys = {key for run in runs for key in run.data.metrics}
+    parents = {r.data.tags[PARENT_TAG] for r in runs if PARENT_TAG in r.data.tags}
+    parents |= {r.info.run_id for r in runs if r.data.tags.get(SWEEP_TAG) == "true"}
+    columns = comparison_columns(keys)
+    state = {"selectedColumns": columns, "columnOrder": columns,
+             "runsExpanded": {run_id: True for run_id in sorted(parents)[:100]}}
+    client.set_experiment_tag(experiment_id, f"{SHARE_TAG}{SHARE_KEY}", json.dumps(state))
+    return SHARE_KEY
+
+
+def free_port(host: str, wanted: int | None) -> int:
+    """``wanted``; else 5000 if free, else any free port."""
+    if wanted is not None:
+        return wanted
+    for port in (5000, 0):
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise SeqexpError(f"no free port on {host}")
+
+
+def start_server(uri: str, host: str, port: int, log: Path | None) -> subprocess.Popen:
+    """``mlflow ui`` on ``uri``; its output goes to ``log`` (None: to this terminal)."""
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
+               "--host", host, "--port", str(port)]
+    out = open(log, "wb") if log else None  # noqa: SIM115 (the server outlives this call)
+    return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT if out else None,
+                            start_new_session=True)
+
+
+def wait_ready(server: subprocess.Popen, base: str, log: Path | None,
+               timeout: float = 120) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log else ""
+            raise SeqexpError(f"mlflow ui exited with code {server.returncode}: "
+                              f"{tail.strip().splitlines()[-1] if tail.strip() else 'no output'}"
+                              f"{f' (log: {log})' if log else ''}")
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise SeqexpError(f"mlflow ui did not answer on {base} within {timeout:.0f} s"
+                      f"{f' (log: {log})' if log else ''}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    from seqexp import console
+
+    console.setup()
+    args = parser().parse_args(argv)
+    try:
+        serve(args)
+    except SeqexpError as err:
+        print(f"seqexp-ui: error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def serve(args: argparse.Namespace) -> None:
+    from mlflow.exceptions import MlflowException
+
+    from seqexp import console
+
+    uri, experiment = tracking_settings(args.overrides)
+    remote = uri.startswith(("http://", "https://"))
+    server, log = None, None
+    if remote:
+        base = uri.rstrip("/")
+    elif args.no_server:
+        base = f"http://{args.host}:{args.port or 5000}"
+    else:
+        port = free_port(args.host, args.port)
+        base = f"http://{args.host}:{port}"
+        log = (None if console.debug()
+               else Path(tempfile.gettempdir()) / f"seqexp-ui-{port}.log")
+        server = start_server(uri, args.host, port, log)
+        try:
+            wait_ready(server, base, log)
+        except BaseException:
+            stop_server(server)
+            raise
+    from mlflow.tracking import MlflowClient
+
+    try:
+        client = MlflowClient(tracking_uri=uri)
+        found = client.get_experiment_by_name(experiment)
+        address = runs_address(base, found.experiment_id, save_view(client, found.experiment_id)
+                               ) if found else None
+    except MlflowException as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise SeqexpError(f"cannot read the MLflow store {uri}: {first[:300]}") from None
+
+    print(f"seqexp-ui: MLflow UI on {uri}" + ("" if server is None else "  (Ctrl-C stops it)"))
+    if address:
+        print(f"  runs of experiment {experiment!r}, each beside its baseline:\n    {address}")
+        print("  columns: naive_val_* (baseline), best_val_* (model), val_skill "
+              "(> 0: better than the baseline)")
+        print("  charts (Chart view): val_skill per epoch crosses 0 where a model beats the "
+              "baseline")
+    else:
+        print(f"  no experiment {experiment!r} there yet: run `seqexp` first, then open\n"
+              f"    {base}")
+    if server is None:
+        return
+    if log:
+        print(f"  server log: {log}")
+    sys.stdout.flush()
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_server(server)
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """End ``mlflow ui`` and the workers it started (its own process group)."""
+    if server.poll() is not None:
+        return
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    except ProcessLookupError:
+        pass
+
+
+if __name__ == "__main__":
+    main()
