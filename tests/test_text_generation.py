@@ -236,9 +236,9 @@ def test_nearest_neighbours_and_projector_files():
 # --------------------------------------------------------------------------- end to end
 
 
-def test_generation_run_end_to_end_and_seqexp_generate(tmp_path, capsys):
+def test_generation_run_end_to_end_and_seqexp_generate(tmp_path, capsys, new_store):
     path = corpus(tmp_path, 4000)
-    uri = f"sqlite:///{tmp_path / 'gen.db'}"
+    uri = new_store(tmp_path / "gen.db")
     out = seqexp("dataset=text", f"dataset.path={path}", "dataset.maxlen=20",
                  "dataset.baseline_order=3", "dataset.test_fraction=0.1",
                  "trainer.evaluate_test=true", "encoder=onehot", "encoder.mode=sequence",
@@ -257,7 +257,7 @@ def test_generation_run_end_to_end_and_seqexp_generate(tmp_path, capsys):
                       len(splits.info.alphabet)).bpc(splits.train.ids, targets)
     assert metrics["naive_val_bpc"] == pytest.approx(naive)
     history = client.get_metric_history(run_id, "val_bpc")
-    assert sorted(m.step for m in history) == [0, 1]
+    assert sorted(m.step for m in history) == [1, 2]  # epochs count from 1
     losses = {m.step: m.value for m in client.get_metric_history(run_id, "val_loss")}
     assert all(m.value == pytest.approx(losses[m.step] / math.log(2), rel=1e-4) for m in history)
     assert metrics["best_val_bpc"] == pytest.approx(min(m.value for m in history))
@@ -303,20 +303,20 @@ def test_generation_run_end_to_end_and_seqexp_generate(tmp_path, capsys):
 
 
 @pytest.mark.slow  # the loader's messages are tested in process above; this is the CLI path
-def test_a_bad_corpus_fails_the_run_in_one_line(tmp_path):
+def test_a_bad_corpus_fails_the_run_in_one_line(tmp_path, new_store):
     path = tmp_path / "empty.txt"
     path.write_text("")
-    uri = f"sqlite:///{tmp_path / 's.db'}"
+    uri = new_store(tmp_path / "s.db")
     out = seqexp("dataset=text", f"dataset.path={path}", f"tracking.uri={uri}", cwd=tmp_path)
     assert_clean_failure(out, tmp_path, uri, "holds no text")
 
 
-def test_sweep_and_report_rank_bpc_lower_first(tmp_path):
+def test_sweep_and_report_rank_bpc_lower_first(tmp_path, new_store):
     from mlflow.tracking import MlflowClient
 
     from seqexp.report import main as report_main
 
-    uri = f"sqlite:///{tmp_path / 'r.db'}"
+    uri = new_store(tmp_path / "r.db")
     client = MlflowClient(tracking_uri=uri)
     exp = client.create_experiment("seqexp")
     for name, best in [("worse", 2.5), ("better", 1.5), ("middle", 2.0)]:
