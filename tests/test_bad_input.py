@@ -68,15 +68,17 @@ def bad_csv(tmp_path, jena_csv, name, edit) -> Path:
     ("renamed", ["lacks column(s) 'T (degC)'", "dataset.target"]),
     ("short", ["reaches row 3200", "lower dataset.train/val/test"]),
 ])
-def test_data_errors_record_a_failed_run(tmp_path, jena_csv, case, needles):
+def test_data_errors_record_a_failed_run(tmp_path, jena_csv, case, needles, new_store):
     edits = {"renamed": lambda f: f.rename(columns={"T (degC)": "T"}),
              "short": lambda f: f.iloc[:3000]}
     path = (bad_csv(tmp_path, jena_csv, case, edits[case]) if case in edits
             else tmp_path / "nope.csv")
-    uri = f"sqlite:///{tmp_path / 's.db'}"
+    uri = new_store(tmp_path / "s.db")
     out = seqexp("dataset=jena", f"dataset.path={path}", *SMALL_JENA, f"tracking.uri={uri}",
                  cwd=tmp_path)
-    assert_clean_failure(out, tmp_path, uri, *needles)
+    line = assert_clean_failure(out, tmp_path, uri, *needles)
+    # the one line is all: no TensorFlow, absl, CUDA or MLflow start-up lines around it
+    assert out.stderr.strip().splitlines() == [line] and not out.stdout.strip(), out.stderr
     client = MlflowClient(tracking_uri=uri)
     (run,) = client.search_runs([client.get_experiment_by_name("seqexp").experiment_id])
     assert run.info.status == "FAILED" and needles[0] in run.data.tags["error"]
@@ -95,8 +97,8 @@ def test_non_writable_tracking_location(tmp_path):
                          "tracking.uri")
 
 
-def test_nan_loss_fails_the_run_with_the_reason(tmp_path, jena_csv):
-    uri = f"sqlite:///{tmp_path / 's.db'}"
+def test_nan_loss_fails_the_run_with_the_reason(tmp_path, jena_csv, new_store):
+    uri = new_store(tmp_path / "s.db")
     out = seqexp("dataset=jena", f"dataset.path={jena_csv}", *SMALL_JENA, "model=dense",
                  "trainer.learning_rate=1e30", "trainer.optimizer=sgd", "trainer.epochs=3",
                  "trainer.steps_per_epoch=3", f"tracking.uri={uri}", cwd=tmp_path)

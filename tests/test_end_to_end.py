@@ -27,8 +27,8 @@ def only_run(uri: str, experiment: str = "seqexp"):
     return client, runs[0]
 
 
-def test_jena_run_is_recorded_in_mlflow(tmp_path, jena_csv):
-    uri = f"sqlite:///{tmp_path / 'store.db'}"
+def test_jena_run_is_recorded_in_mlflow(tmp_path, jena_csv, new_store):
+    uri = new_store(tmp_path / "store.db")
     out = seqexp("dataset=jena", f"dataset.path={jena_csv}", *SMALL_JENA, "model=gru",
                  "trainer.epochs=2", "trainer.steps_per_epoch=3", "trainer.batch_size=32",
                  "trainer.evaluate_test=true", f"tracking.uri={uri}", cwd=tmp_path,

@@ -41,8 +41,8 @@ def start_job(tmp_path, jena_csv, uri: str, epochs_logged: int):
     raise AssertionError(f"the job never logged {epochs_logged} epochs")
 
 
-def test_sigterm_then_resume(tmp_path, jena_csv):
-    uri = f"sqlite:///{tmp_path / 'store.db'}"
+def test_sigterm_then_resume(tmp_path, jena_csv, new_store):
+    uri = new_store(tmp_path / "store.db")
     client = MlflowClient(tracking_uri=uri)
     job, run_id = start_job(tmp_path, jena_csv, uri, epochs_logged=2)
     job.send_signal(signal.SIGTERM)
@@ -70,8 +70,8 @@ def test_sigterm_then_resume(tmp_path, jena_csv):
     assert abs(run.data.metrics["best_val_mae"] - best) < 1e-9
 
 
-def test_resume_of_a_finished_or_unknown_run_is_refused(tmp_path, jena_csv):
-    uri = f"sqlite:///{tmp_path / 'store.db'}"
+def test_resume_of_a_finished_or_unknown_run_is_refused(tmp_path, jena_csv, new_store):
+    uri = new_store(tmp_path / "store.db")
     out = seqexp("dataset=jena", f"dataset.path={jena_csv}", *SMALL_JENA, "model=dense",
                  "trainer.epochs=1", "trainer.steps_per_epoch=2", f"tracking.uri={uri}",
                  cwd=tmp_path)
@@ -85,8 +85,8 @@ def test_resume_of_a_finished_or_unknown_run_is_refused(tmp_path, jena_csv):
     assert "no recorded config.yaml" in unknown.stderr.strip().splitlines()[-1]
 
 
-def test_sigkill_leaves_a_dead_run_that_the_report_flags_and_ends(tmp_path, jena_csv):
-    uri = f"sqlite:///{tmp_path / 'store.db'}"
+def test_sigkill_leaves_a_dead_run_that_the_report_flags_and_ends(tmp_path, jena_csv, new_store):
+    uri = new_store(tmp_path / "store.db")
     job, run_id = start_job(tmp_path, jena_csv, uri, epochs_logged=1)
     job.kill()
     job.communicate(timeout=60)

@@ -53,7 +53,7 @@ def mlflow_server(tmp_path_factory):
     finally:  # stop the server (and its workers) by its own process group id
         os.killpg(server.pid, signal.SIGTERM)
         try:
-            server.wait(timeout=20)
+            server.wait(timeout=5)  # uvicorn's graceful stop took 20 s here
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()

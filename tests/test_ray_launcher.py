@@ -58,6 +58,7 @@ def ray_head(tmp_path_factory):
         head.wait()
 
 
+@pytest.mark.slow  # a Ray head and its workers: over a minute on 2 cores
 def test_two_job_sweep_on_ray(tmp_path, jena_csv, ray_head):
     uri = f"sqlite:///{tmp_path / 'ray.db'}"
     out = seqexp("-m", "hydra/launcher=ray-cluster", f"hydra.launcher.ray.init.address={ray_head}",

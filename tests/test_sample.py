@@ -115,11 +115,11 @@ def test_bundled_sample_covers_every_season_in_short_epochs():
     assert len(train) / cfg.trainer.batch_size < 100
 
 
-def test_default_gru_beats_persistence_in_two_epochs(tmp_path):
+def test_default_gru_beats_persistence_in_two_epochs(tmp_path, new_store):
     """The default job (GRU on the bundled sample), two of its five epochs, in process."""
     from seqexp.job import run_job
 
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = new_store(tmp_path / "mlflow.db")
     run_job(compose_cfg("trainer.epochs=2", "trainer.verbose=0", f"tracking.uri={uri}"))
     _, run = only_run(uri)
     metrics = run.data.metrics
@@ -137,10 +137,10 @@ def test_bundled_sample_is_what_the_script_makes(tmp_path):
 
 
 @pytest.mark.slow
-def test_default_run_tells_the_chapters_story(tmp_path):
+def test_default_run_tells_the_chapters_story(tmp_path, new_store):
     """`seqexp` as a new user types it: the GRU beats persistence, the dense model does not
     do as well as the GRU."""
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = new_store(tmp_path / "mlflow.db")
     gru = seqexp(f"tracking.uri={uri}", "tracking.experiment=gru", cwd=tmp_path)
     assert gru.returncode == 0, gru.stderr[-3000:]
     dense = seqexp("model=dense", f"tracking.uri={uri}", "tracking.experiment=dense",

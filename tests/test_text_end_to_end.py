@@ -23,11 +23,11 @@ from tests.textdata import (
 FAST = ["trainer.epochs=2", "trainer.batch_size=8", "trainer.verbose=0"]
 
 
-def test_raw_imdb_with_glove(tmp_path):
+def test_raw_imdb_with_glove(tmp_path, new_store):
     archive = make_aclimdb_tar(tmp_path, train=30, test=10)
     words = COMMON + POSITIVE + NEGATIVE[:3]  # some words deliberately missing from GloVe
     glove = make_glove(tmp_path, glove_vectors(words, 12), fmt="gz")
-    uri = f"sqlite:///{tmp_path / 'text.db'}"
+    uri = new_store(tmp_path / "text.db")
     out = seqexp("dataset=raw-imdb", f"dataset.path={archive}", "dataset.train_samples=40",
                  "dataset.val_samples=20", "dataset.maxlen=20", "encoder=glove",
                  f"encoder.path={glove}", "encoder.dim=12", "model=dense",
@@ -65,9 +65,9 @@ def test_raw_imdb_with_glove(tmp_path):
     assert len(rows[0].split("\t")) == 12
 
 
-def test_imdb_npz_with_embedding_and_lstm(tmp_path):
+def test_imdb_npz_with_embedding_and_lstm(tmp_path, new_store):
     npz, index, _ = make_imdb_npz(tmp_path, train=40, test=20)
-    uri = f"sqlite:///{tmp_path / 'imdb.db'}"
+    uri = new_store(tmp_path / "imdb.db")
     out = seqexp("dataset=imdb", f"dataset.path={npz}", f"dataset.word_index_path={index}",
                  "dataset.sha256=null", "dataset.maxlen=30", "dataset.num_words=50",
                  "encoder=embedding", "encoder.dim=8", "model=lstm", *FAST,
