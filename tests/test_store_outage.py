@@ -76,7 +76,7 @@ def assert_whole(uri: str, run_id: str) -> None:
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED"
     steps = [m.step for m in client.get_metric_history(run_id, "val_mae")]
-    assert sorted(steps) == list(range(EPOCHS))  # every epoch, exactly once
+    assert sorted(steps) == list(range(1, EPOCHS + 1))  # every epoch, exactly once
     assert {"best_val_mae", "val_skill", "naive_val_mae"} <= set(run.data.metrics)
     best = min(m.value for m in client.get_metric_history(run_id, "val_mae"))
     assert run.data.metrics["best_val_mae"] == pytest.approx(best)

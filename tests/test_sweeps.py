@@ -85,7 +85,7 @@ def test_four_parallel_jobs_share_one_sqlite_store(tmp_path, jena_csv):
     """joblib launcher, 4 jobs in 2 worker processes at once (the machine's 2 cores), MLflow's
     default sqlite store: no lost run. 20 jobs: tests/test_load.py (slow)."""
     out = seqexp("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-                 "model.units=4,8,12,16", "model=dense", "dataset=jena",
+                 "model.units=4,8,12,16", "model=gru", "dataset=jena",
                  f"dataset.path={jena_csv}", *SMALL_JENA, *FAST, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "database is locked" not in out.stderr
