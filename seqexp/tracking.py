@@ -8,8 +8,8 @@ sweep's parent run id reaches each job through ``SEQEXP_PARENT_RUN_ID``.
 from __future__ import annotations
 
 import contextlib
-import json
 import io
+import json
 import os
 import socket
 import subprocess
