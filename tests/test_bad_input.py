@@ -97,6 +97,7 @@ def test_non_writable_tracking_location(tmp_path):
                          "tracking.uri")
 
 
+@pytest.mark.slow  # several TensorFlow processes: make test-slow (keeps make test <= 5 min)
 def test_nan_loss_fails_the_run_with_the_reason(tmp_path, jena_csv, new_store):
     uri = new_store(tmp_path / "s.db")
     out = seqexp("dataset=jena", f"dataset.path={jena_csv}", *SMALL_JENA, "model=dense",

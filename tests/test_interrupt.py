@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import SMALL_JENA
@@ -70,6 +71,7 @@ def test_sigterm_then_resume(tmp_path, jena_csv, new_store):
     assert abs(run.data.metrics["best_val_mae"] - best) < 1e-9
 
 
+@pytest.mark.slow  # several TensorFlow processes: make test-slow (keeps make test <= 5 min)
 def test_resume_of_a_finished_or_unknown_run_is_refused(tmp_path, jena_csv, new_store):
     uri = new_store(tmp_path / "store.db")
     out = seqexp("dataset=jena", f"dataset.path={jena_csv}", *SMALL_JENA, "model=dense",
@@ -85,6 +87,7 @@ def test_resume_of_a_finished_or_unknown_run_is_refused(tmp_path, jena_csv, new_
     assert "no recorded config.yaml" in unknown.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.slow  # several TensorFlow processes: make test-slow (keeps make test <= 5 min)
 def test_sigkill_leaves_a_dead_run_that_the_report_flags_and_ends(tmp_path, jena_csv, new_store):
     uri = new_store(tmp_path / "store.db")
     job, run_id = start_job(tmp_path, jena_csv, uri, epochs_logged=1)

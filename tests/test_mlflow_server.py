@@ -59,6 +59,7 @@ def mlflow_server(tmp_path_factory):
             server.wait()
 
 
+@pytest.mark.slow  # several TensorFlow processes: make test-slow (keeps make test <= 5 min)
 def test_job_logs_to_a_tracking_server(tmp_path, jena_csv, mlflow_server):
     out = seqexp("dataset=jena", f"dataset.path={jena_csv}", *SMALL_JENA, "model=dense",
                  "trainer.epochs=2", "trainer.steps_per_epoch=2", "trainer.batch_size=32",

@@ -115,6 +115,7 @@ def test_bundled_sample_covers_every_season_in_short_epochs():
     assert len(train) / cfg.trainer.batch_size < 100
 
 
+@pytest.mark.slow  # several TensorFlow processes: make test-slow (keeps make test <= 5 min)
 def test_default_gru_beats_persistence_in_two_epochs(tmp_path, new_store):
     """The default job (GRU on the bundled sample), two of its five epochs, in process."""
     from seqexp.job import run_job

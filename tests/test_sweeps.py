@@ -81,6 +81,7 @@ def test_a_sweep_stopped_early_still_ends_its_parent(tmp_path, new_store):
     assert parent.data.tags["seqexp.pid"] and not children
 
 
+@pytest.mark.slow  # several TensorFlow processes: make test-slow (keeps make test <= 5 min)
 def test_four_parallel_jobs_share_one_sqlite_store(tmp_path, jena_csv):
     """joblib launcher, 4 jobs in 2 worker processes at once (the machine's 2 cores), MLflow's
     default sqlite store: no lost run. 20 jobs: tests/test_load.py (slow)."""
