@@ -137,6 +137,7 @@ def test_faults_that_cannot_be_repaired_name_the_rows(tmp_path, faults, override
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.slow  # two TensorFlow processes; the messages are checked in process above
 def test_cli_logs_the_counts_and_refuses_a_long_target_gap_in_one_line(tmp_path):
     path = faulty_csv(tmp_path / "jena.csv", cells=[(100, "wv (m/s)", "-9999.00"),
                                                     (101, "max. wv (m/s)", "-9999.00")],
