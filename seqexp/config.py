@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
@@ -115,6 +116,9 @@ class Config:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     book: BookConfig | None = None  # set by the experiment/book/ presets
+    # free-form keys (+extra.note=...), the one place keys outside the schemas are taken:
+    # recorded in config.yaml and as params extra.*, read by nothing in seqexp
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def bundled_file(name: str) -> str:

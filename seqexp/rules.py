@@ -1,18 +1,21 @@
 """Validation rules the schemas' types cannot express, checked before any data is read and
 before TensorFlow, Keras or MLflow are imported. One function per concern:
 
+- :func:`check_keys`: every key is a field of its schema (``+trainer.epoch=3`` is a typo);
 - :func:`check_ranges`: the bounds each schema field declares (``min``, ``max``, ``min_len``);
 - :func:`check_combination`: whether the dataset, the encoder and the model fit together;
 - :func:`check_splits`: the row ranges and window of a Jena-format dataset;
 - :func:`check_text`: the split fractions and baseline order of a text corpus;
 - :func:`check_tracking` and :func:`check_layers`: settings whose parts must agree.
 
-Names and types (enums included) are checked by Hydra and OmegaConf at composition.
+Types (enums included) and overrides of existing keys are checked by Hydra and OmegaConf at
+composition; keys added with ``+`` (or by a YAML file) are checked here, against the schemas.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
@@ -24,6 +27,7 @@ BOUNDED = ("dataset", "encoder", "model", "trainer", "tracking", "generate")  # 
 
 def validate(cfg: DictConfig) -> None:
     """Resolve ``encoder=auto``, then check ranges and combinations; raise SeqexpError."""
+    check_keys(cfg)
     resolve_auto_encoder(cfg)
     check_ranges(cfg)
     check_combination(cfg)
@@ -56,6 +60,34 @@ def resolve_auto_encoder(cfg: DictConfig) -> None:
                           f"{', '.join(k for k in options if k != 'auto')}")
     with open_dict(cfg):
         cfg.encoder = OmegaConf.structured(options[choice])
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def check_keys(node: DictConfig, prefix: str = "") -> None:
+    """Refuse a key that is not a field of its node's schema, naming the nearest field. A node
+    typed as a plain dict (the root's ``extra``) holds free-form keys."""
+    schema = OmegaConf.get_type(node)
+    if not (isinstance(schema, type) and dataclasses.is_dataclass(schema)):
+        return
+    fields = [f.name for f in dataclasses.fields(schema)]
+    for key in node.keys():
+        if key not in fields:
+            raise SeqexpError(unknown_key(f"{prefix}{key}", [f"{prefix}{f}" for f in fields]))
+        value = node._get_node(key)
+        if isinstance(value, DictConfig) and not value._is_none():
+            check_keys(value, f"{prefix}{key}.")
+
+
+def unknown_key(key: str, valid: list[str]) -> str:
+    where, _, name = key.rpartition(".")
+    names = [v.rpartition(".")[2] for v in valid]
+    near = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if near:
+        return f"unknown key {key}; did you mean {where + '.' if where else ''}{near[0]}?"
+    return (f"unknown key {key}: {where or 'the top level'} has {', '.join(names)} "
+            "(free-form keys go under extra., e.g. +extra.note=...)")
 
 
 # --------------------------------------------------------------------------- ranges

@@ -147,6 +147,14 @@ def main() -> None:
             raise
         print(f"seqexp: error: {one_line(err)}", file=sys.stderr)
         sys.exit(2)
+    except AssertionError as err:  # OmegaConf on `+a.b=...` where a is null (Hydra 1.3)
+        if user_wants_traceback or "Unexpected type for root" not in str(err):
+            raise
+        added = " ".join(arg for arg in sys.argv[1:] if arg.startswith("+"))
+        print(f"seqexp: error: cannot add {added}: its parent key is null in the composed "
+              "config (seqexp --cfg job shows it); set the parent, or use +extra.<key>=...",
+              file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,9 @@ def assert_clean_failure(out, tmp_path: Path, uri: str | None, *needles: str) ->
     (["tracking.uri=''"], ["tracking.uri is empty", "tracking.uri=null"]),
     (["model=stacked", "model.units=[]", "model.activation=[]"], ["must list at least 1 value(s)"]),
     (["model=conv", "model.filters=[32,0]"], ["every entry must be >= 1"]),
+    (["+trainer.epoch=3"], ["unknown key trainer.epoch; did you mean trainer.epochs?"]),
+    (["+foo=bar"], ["unknown key foo: the top level has dataset", "+extra.note="]),
+    (["+book.foo=1"], ["cannot add +book.foo=1", "parent key is null"]),
 ])
 def test_config_errors(tmp_path, args, needles):
     out = seqexp(*args, cwd=tmp_path)

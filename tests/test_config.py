@@ -169,3 +169,32 @@ def test_config_errors_are_one_line_from_the_exception_objects(overrides, line):
     with pytest.raises(Exception) as info:
         compose_cfg(*overrides)
     assert one_line(info.value) == line
+
+
+@pytest.mark.parametrize("overrides, line", [
+    (["+trainer.epoch=3"], "unknown key trainer.epoch; did you mean trainer.epochs?"),
+    (["+dataset.lookbak=3"], "unknown key dataset.lookbak; did you mean dataset.lookback?"),
+    (["model=conv", "+model.filter=[8]"], "unknown key model.filter; did you mean "
+                                          "model.filters?"),
+    (["+model.x.y=1"], "unknown key model.x: model has name, units, dropout, recurrent_dropout "
+                       "(free-form keys go under extra., e.g. +extra.note=...)"),
+    (["+foo=bar"], "unknown key foo: the top level has dataset, encoder, model, trainer, "
+                   "tracking, generate, book, extra (free-form keys go under extra., e.g. "
+                   "+extra.note=...)"),
+    (["experiment=book/6.39-gru", "+book.reportd=0.3"],
+     "unknown key book.reportd; did you mean book.reported?"),
+])
+def test_keys_outside_the_schemas_are_refused_naming_the_nearest(overrides, line):
+    with pytest.raises(SeqexpError) as info:
+        compose_cfg(*overrides)
+    assert str(info.value) == line
+
+
+def test_free_form_keys_go_under_extra_and_are_params():
+    from seqexp.tracking import params_of
+
+    cfg = compose_cfg("+extra.note=first try", "+extra.ticket.id=17")
+    assert OmegaConf.to_container(cfg.extra) == {"note": "first try", "ticket": {"id": 17}}
+    params = params_of(OmegaConf.to_container(cfg, resolve=True))
+    assert params["extra.note"] == "first try" and params["extra.ticket.id"] == "17"
+    assert "extra" not in params and compose_cfg().extra == {}
