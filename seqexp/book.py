@@ -311,10 +311,12 @@ def book_text(preset: Preset) -> str:
 
 def table(presets: list[Preset], children: list, skipped: dict[str, str],
           notes: dict[str, str]):
-    """One row per preset: the book's figure, seqexp's mean +- std over seeds, the naive
-    baseline, the verdict (or why it was skipped / failed)."""
+    """One row per preset: the book's figure, seqexp's mean +- std over seeds and its 95%
+    Student-t interval, the naive baseline, the verdict (or why it was skipped / failed)."""
     import numpy as np
     import pandas as pd
+
+    from seqexp.compare import interval
 
     by_preset: dict[str, list] = {}
     for run in children:
@@ -326,11 +328,11 @@ def table(presets: list[Preset], children: list, skipped: dict[str, str],
         runs = by_preset.get(preset.name, [])
         done = [r for r in runs if r.info.status == "FINISHED"
                 and preset.metric in r.data.metrics]
-        values = np.array([r.data.metrics[preset.metric] for r in done], dtype=float)
+        values = [r.data.metrics[preset.metric] for r in done]
         naive_key = preset.metric.replace("best_", "naive_", 1)
         naive = np.array([r.data.metrics.get(naive_key, math.nan) for r in done], dtype=float)
-        mean = float(values.mean()) if len(values) else math.nan
-        std = float(values.std(ddof=1)) if len(values) > 1 else (0.0 if len(values) else math.nan)
+        # one seed has no spread and no interval: NaN (shown n/a), never a made-up 0
+        _, mean, std, ci_low, ci_high = interval(values)
         if preset.name in skipped:
             result = f"skipped: {skipped[preset.name]}"
         elif not done:
@@ -342,7 +344,8 @@ def table(presets: list[Preset], children: list, skipped: dict[str, str],
             "listing": preset.listing, "preset": f"book/{preset.name}",
             "metric": preset.metric, "book": book_text(preset),
             "book_reported": preset.book.get("reported"), "book_low": low, "book_high": high,
-            "mean": mean, "std": std, "runs": len(done), "failed": len(runs) - len(done),
+            "mean": mean, "std": std, "ci_low": ci_low, "ci_high": ci_high,
+            "runs": len(done), "failed": len(runs) - len(done),
             "naive": float(naive.mean()) if len(naive) else math.nan,
             "book_baseline": preset.book.get("baseline"),
             "verdict": result, "notes": notes.get(preset.name, ""),
@@ -353,19 +356,21 @@ def table(presets: list[Preset], children: list, skipped: dict[str, str],
 def markdown(frame, title: str) -> str:
     lines = [f"# {title}", "",
              "| listing | preset | metric | what the book reports | seqexp mean +- std (n) "
-             "| naive baseline | verdict |",
-             "|---|---|---|---|---|---|---|"]
+             "| 95% interval | naive baseline | verdict |",
+             "|---|---|---|---|---|---|---|---|"]
     for row in frame.itertuples():
         if row.runs:
-            ours = f"{row.mean:.4f} +- {row.std:.4f} ({row.runs})"
+            spread = f"{row.std:.4f}" if row.std == row.std else "n/a"
+            ours = f"{row.mean:.4f} +- {spread} ({row.runs})"
+            ci = f"[{row.ci_low:.4f}, {row.ci_high:.4f}]" if row.ci_low == row.ci_low else "n/a"
             naive = f"{row.naive:.4f}"
         else:
-            ours, naive = "-", "-"
+            ours, ci, naive = "-", "-", "-"
         if row.book_baseline == row.book_baseline and row.book_baseline is not None:
             naive += f" (book: {row.book_baseline:g})"
         verdict_text = row.verdict + (f" ({row.notes})" if row.notes else "")
         lines.append(f"| {row.listing} | {row.preset} | {row.metric} | {row.book} | {ours} "
-                     f"| {naive} | {verdict_text} |")
+                     f"| {ci} | {naive} | {verdict_text} |")
     return "\n".join(lines) + "\n"
 
 
@@ -391,7 +396,8 @@ def figure(frame):
             if row["book_reported"] is not None and row["book_reported"] == row["book_reported"]:
                 ax.plot(row["book_reported"], y, "g|", markersize=14,
                         label="book" if y == 0 else None)
-            ax.errorbar(row["mean"], y, xerr=row["std"], fmt="o", color="tab:blue",
+            spread = row["std"] if row["std"] == row["std"] else None  # n=1: no bar
+            ax.errorbar(row["mean"], y, xerr=spread, fmt="o", color="tab:blue",
                         capsize=4, label="seqexp mean +- std" if y == 0 else None)
             ax.plot(row["naive"], y, "kx", label="naive baseline" if y == 0 else None)
         ax.set_yticks(range(len(part)), [f"{r.listing} {r.preset[5:]}" for r in

@@ -8,10 +8,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
+from scipy import stats
 
 from seqexp import book
 from tests.conftest import compose_cfg
@@ -79,8 +82,8 @@ def test_without_data_every_preset_is_skipped_with_why(tmp_path):
     assert why["6.39"].startswith("skipped: no Jena record: pass --jena")
     assert why["6.27"].startswith("skipped: no imdb.npz: pass --imdb")
     assert why["6.16"].startswith("skipped: no raw IMDB reviews: pass --raw-imdb")
-    assert "| 6.39 | book/6.39-gru | best_val_mae | 0.265 [0.26, 0.27] | - | - (book: 0.29) " \
-        "| skipped" in \
+    assert "| 6.39 | book/6.39-gru | best_val_mae | 0.265 [0.26, 0.27] | - | - " \
+        "| - (book: 0.29) | skipped" in \
         (tmp_path / "book" / "book.md").read_text()
     assert not (tmp_path / "mlflow.db").exists()  # nothing ran, no sweep
 
@@ -94,6 +97,31 @@ def test_glove_without_vectors_is_skipped(tmp_path):
     overrides, _ = book.plan(preset, book.Sources(raw_imdb=archive, glove=glove))
     assert overrides == {"dataset": {"path": str(archive)},
                          "encoder": {"path": str(glove), "dim": 7}}
+
+
+def fake_run(name: str, **metrics: float) -> SimpleNamespace:
+    """What table() reads of an MLflow run: its name tag, status and metrics."""
+    return SimpleNamespace(info=SimpleNamespace(status="FINISHED"),
+                           data=SimpleNamespace(tags={"mlflow.runName": name}, metrics=metrics))
+
+
+def test_one_seed_has_no_spread_and_no_interval():
+    presets = book.load_presets(["6.7-imdb-embedding", "6.27-lstm"])
+    values = [0.88, 0.89, 0.86]
+    runs = [fake_run("book/6.7-imdb-embedding seed=0", best_val_acc=0.762, naive_val_acc=0.5)]
+    runs += [fake_run(f"book/6.27-lstm seed={i}", best_val_acc=v, naive_val_acc=0.49)
+             for i, v in enumerate(values)]
+    frame = book.table(presets, runs, {}, {}).set_index("listing")
+    one, three = frame.loc["6.7"], frame.loc["6.27"]
+    assert one["runs"] == 1 and one["mean"] == 0.762
+    assert pd.isna(one["std"]) and pd.isna(one["ci_low"]) and pd.isna(one["ci_high"])
+    half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / np.sqrt(3)
+    assert three["ci_low"] == pytest.approx(np.mean(values) - half)
+    assert three["ci_high"] == pytest.approx(np.mean(values) + half)
+    md = book.markdown(frame.reset_index(), "t")
+    assert "| 0.7620 +- n/a (1) | n/a | 0.5000 |" in md and "+- 0.0000" not in md
+    assert (f"| 0.8767 +- {np.std(values, ddof=1):.4f} (3) | [{np.mean(values) - half:.4f}, "
+            f"{np.mean(values) + half:.4f}] | 0.4900 |") in md
 
 
 @pytest.mark.slow
