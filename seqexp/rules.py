@@ -164,6 +164,10 @@ def check_onehot(cfg: Any, data: str) -> None:
         raise SeqexpError(f"encoder.ngrams={cfg.ngrams} makes a bag of n-grams, not a "
                           "sequence: use encoder.mode=multi_hot/count/tf_idf or "
                           "encoder.ngrams=1")
+    if cfg.weighting != "none" and cfg.mode == "sequence":
+        raise SeqexpError(f"encoder.weighting={cfg.weighting} weights the columns of a bag, "
+                          "not a sequence: use encoder.mode=multi_hot/count/tf_idf or "
+                          "encoder.weighting=none")
     if data == "tokens" and (cfg.ngrams > 1 or cfg.level == "char"):
         what = "encoder.level=char" if cfg.level == "char" else f"encoder.ngrams={cfg.ngrams}"
         raise SeqexpError(f"{what} needs raw text but dataset=imdb holds word ids: use "

@@ -303,6 +303,9 @@ def test_onehot_check_refuses_ngram_sequences():
     with pytest.raises(SeqexpError, match="encoder.ngrams=2 makes a bag of n-grams"):
         check_onehot(OneHotConfig(mode="sequence", ngrams=2), "text")
     check_onehot(OneHotConfig(mode="count", ngrams=3), "text")
+    with pytest.raises(SeqexpError, match="encoder.weighting=nb weights the columns of a bag"):
+        check_onehot(OneHotConfig(mode="sequence", weighting="nb"), "text")
+    check_onehot(OneHotConfig(mode="multi_hot", weighting="nb"), "tokens")
 
 
 # --------------------------------------------------------------------------- every model x encoder

@@ -23,6 +23,7 @@ from seqexp.encoders.text import (
     sequences,
     text_bags,
 )
+from seqexp.encoders.weighting import weighted
 from seqexp.rules import check_onehot
 
 __all__ = ["onehot", "hashed", "hash_buckets", "collision_fraction"]
@@ -44,6 +45,8 @@ def onehot(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
         bags = id_bags(ids, len(vocabulary), cfg.mode)
     else:
         bags, vocabulary = text_bags(splits, cfg.level, cfg.ngrams, cfg.mode)
+    if cfg.weighting == "nb":  # fitted on the training part's bags and labels only
+        bags, _ = weighted(bags, splits.train[1], cfg.nb_alpha)
     return encoded(splits, bags, batching, bag_spec(bags["train"].shape[1]))
 
 

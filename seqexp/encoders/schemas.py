@@ -30,6 +30,11 @@ class HashMode(enum.StrEnum):
     sequence = "sequence"
 
 
+class Weighting(enum.StrEnum):
+    none = "none"
+    nb = "nb"
+
+
 class Level(enum.StrEnum):
     word = "word"
     char = "char"
@@ -54,7 +59,8 @@ class NumericConfig(EncoderConfig):
 @dataclass
 class OneHotConfig(EncoderConfig):
     """One-hot (listings 6.1-6.3): a bag of words for model=dense (mode multi_hot, count or
-    tf_idf; ngrams=2 adds bigrams), or one-hot per timestep for sequence models
+    tf_idf; ngrams=2 adds bigrams; weighting=nb scales each column by its naive-Bayes
+    log-count ratio, as NBSVM), or one-hot per timestep for sequence models
     (mode=sequence; made batch by batch inside the model). level=char: characters as tokens
     (raw-imdb; on dataset=text, one-hot characters: mode=sequence level=char)."""
 
@@ -66,6 +72,11 @@ class OneHotConfig(EncoderConfig):
     )
     ngrams: int = option(1, "bag of n-grams up to this n (text, bag modes only)", min=1, max=5)
     level: Level = option(Level.word, "tokens are words or characters (text only)")
+    weighting: Weighting = option(
+        Weighting.none, "bag weighting: none, or nb (naive-Bayes log-count ratios fitted on "
+                        "the training part, NBSVM's features; bag modes only)")
+    nb_alpha: float = option(1.0, "smoothing count added to each feature's class counts "
+                                  "(weighting=nb)", min=1e-6)
 
     def layout(self) -> str:
         return "sequence" if self.mode == "sequence" else "bag"
