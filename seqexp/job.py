@@ -141,8 +141,9 @@ def run_job(cfg: DictConfig) -> float:
         # while the store is away)
         run.finish(results, learning_curves(history, naive, task, title=tracking.run_name(cfg),
                                             unit=unit_of(splits),
-                                            best_epoch=results["best_epoch"]))
-        record_for_the_ui(run, cfg, splits, encoded, model, results, naive)
+                                            best_epoch=results["best_epoch"]),
+                   description=describe(cfg, splits, results, naive))
+        log_model(run, cfg, encoded, model)
         print(summary_line(results, naive, task.metric))
         return best
 
@@ -221,11 +222,14 @@ def describe(cfg: DictConfig, splits, results: dict[str, float],
     return "\n".join(lines)
 
 
-def record_for_the_ui(run, cfg: DictConfig, splits, encoded, model,
-                      results: dict[str, float], naive: dict[str, float]) -> None:
-    """The description, and the model as an MLflow model (``tracking.log_model``)."""
-    tracking.set_description(run, describe(cfg, splits, results, naive))
-    if cfg.tracking.get("log_model", True):
-        x = encoded.val[0][0]
-        example = x[:2].toarray() if hasattr(x, "toarray") else x[:2]
+def log_model(run, cfg: DictConfig, encoded, model) -> None:
+    """The model as an MLflow model (``tracking.log_keras_model``), unless the store is away:
+    the training's outcome stands (its best weights wait in the run's folder)."""
+    if not cfg.tracking.get("log_model", True) or run.store_error is not None:
+        return
+    x = encoded.val[0][0]
+    example = x[:2].toarray() if hasattr(x, "toarray") else x[:2]
+    try:
         tracking.log_keras_model(run, model, example)
+    except tracking.store_errors() as err:
+        run.store_error = tracking.short(err)

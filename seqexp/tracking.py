@@ -243,16 +243,18 @@ class Run:
         return [r.step for r in journal if r.step + 1 not in (self._logged_steps or set())]
 
     # ---------------------------------------------------------------- the job's outcome
-    OUTCOME = ("results.json", "learning_curves.png", "best.weights.h5")
+    OUTCOME = ("results.json", "description.md", "learning_curves.png", "best.weights.h5")
 
-    def finish(self, results: Mapping[str, float], figure) -> None:
-        """The job's final scores and learning curves, kept in the run's folder first, then
-        logged with the best weights; while the store is away they wait there and
+    def finish(self, results: Mapping[str, float], figure, description: str = "") -> None:
+        """The job's final scores, description and learning curves, kept in the run's folder
+        first, then logged with the best weights; while the store is away they wait there and
         :func:`end_run` says how to upload them."""
         from seqexp.backup import write_atomic
 
         write_atomic(self.folder / "results.json",
                      lambda tmp: tmp.write_text(json.dumps(dict(results))))
+        if description:
+            write_atomic(self.folder / "description.md", lambda tmp: tmp.write_text(description))
         write_atomic(self.folder / "learning_curves.png",
                      lambda tmp: figure.savefig(tmp, format="png"))
         try:
@@ -274,7 +276,11 @@ class Run:
             # last epoch's
             self.log_metrics(final, step=int(final.get("epochs_run", 0)))
             self.uploaded.add("results.json")
-        for name in self.OUTCOME[1:]:
+        description = self.folder / "description.md"
+        if description.exists() and description.name not in self.uploaded:
+            set_description(self, description.read_text())
+            self.uploaded.add(description.name)
+        for name in self.OUTCOME[2:]:
             if (self.folder / name).exists() and name not in self.uploaded:
                 self.log_artifact(self.folder / name)
                 self.uploaded.add(name)
@@ -329,6 +335,8 @@ def flush(folder: Path) -> str:
     recorded = client.get_run(run.id)
     if "best_epoch" in recorded.data.metrics:
         run.uploaded.add("results.json")
+    if DESCRIPTION_TAG in recorded.data.tags:
+        run.uploaded.add("description.md")
     run.uploaded.update(a.path for a in client.list_artifacts(run.id))
     try:
         end_run(run, pending["status"])

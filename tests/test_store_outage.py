@@ -82,6 +82,8 @@ def assert_whole(uri: str, run_id: str) -> None:
     assert run.data.metrics["best_val_mae"] == pytest.approx(best)
     names = {a.path for a in client.list_artifacts(run_id)}
     assert {"config.yaml", "learning_curves.png", "best.weights.h5"} <= names
+    # the description, kept in the run's folder while the store was away
+    assert "vs naive baseline" in run.data.tags.get("mlflow.note.content", "")
 
 
 def test_server_stopped_and_restarted_mid_run_loses_no_metric(tmp_path, jena_csv):
@@ -122,8 +124,7 @@ def test_server_that_never_comes_back_leaves_an_upload_for_seqexp_flush(tmp_path
     assert json.loads((folder / "pending.json").read_text())["status"] == "FINISHED"
     server = start_server(tmp_path / "server", port)
     try:
-        flush = [sys.executable, "-c", "from seqexp.tracking import flush_main; flush_main()",
-                 str(folder)]
+        flush = [str(Path(sys.executable).with_name("seqexp-flush")), str(folder)]
         out = subprocess.run(flush, capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr[-2000:]
         assert_whole(uri, run_id)
