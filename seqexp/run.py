@@ -18,6 +18,7 @@ import hydra  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
 from seqexp import config, console, interrupts  # noqa: E402
+from seqexp.data import files  # noqa: E402
 from seqexp.errors import SeqexpError  # noqa: E402
 
 config.register()
@@ -53,6 +54,8 @@ def task(cfg: DictConfig) -> float | None:
     multirun = _multirun()
     try:
         config.validate(cfg)
+        if not cfg.trainer.get("resume"):  # a resumed run reads its recorded config's files
+            files.check_inputs(cfg)  # missing, empty, misnamed: before TensorFlow loads
     except SeqexpError as err:
         return _fail(err, multirun, cfg)
     interrupts.install()  # SIGTERM and Ctrl-C stop training at a safe point

@@ -70,15 +70,13 @@ def bad_csv(tmp_path, jena_csv, name, edit) -> Path:
 
 
 @pytest.mark.parametrize("case, needles", [
-    ("missing", ["does not exist", "dataset.path"]),
     ("renamed", ["lacks column(s) 'T (degC)'", "dataset.target"]),
     ("short", ["reaches row 3200", "lower dataset.train/val/test"]),
 ])
 def test_data_errors_record_a_failed_run(tmp_path, jena_csv, case, needles, new_store):
     edits = {"renamed": lambda f: f.rename(columns={"T (degC)": "T"}),
              "short": lambda f: f.iloc[:3000]}
-    path = (bad_csv(tmp_path, jena_csv, case, edits[case]) if case in edits
-            else tmp_path / "nope.csv")
+    path = bad_csv(tmp_path, jena_csv, case, edits[case])
     uri = new_store(tmp_path / "s.db")
     out = seqexp("dataset=jena", f"dataset.path={path}", *SMALL_JENA, f"tracking.uri={uri}",
                  cwd=tmp_path)

@@ -106,12 +106,18 @@ class DatasetConfig:
     encoders say which of these they consume."""
 
     holds: ClassVar[str] = "numbers"
+    # the formats each path key takes (seqexp.data.files), checked before TensorFlow loads
+    files: ClassVar[dict[str, tuple[str, ...]]] = {}
     name: str = MISSING
     loader: str = option(MISSING, "loader family in seqexp.data (the schema's option name)")
     path: str | None = option(None, "local file or folder; null downloads and caches")
     url: str = option(MISSING, "canonical download address")
     sha256: str | None = option(None, "expected sha256 of the download (null: not checked)")
     default_encoder: str = option("numeric", "encoder used when encoder=auto")
+
+    def input_formats(self) -> dict[str, tuple[str, ...]]:
+        """The formats of the path keys this config reads (:attr:`files` by default)."""
+        return self.files
 
 
 Loader = Callable[[DictConfig], Splits]

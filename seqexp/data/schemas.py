@@ -27,6 +27,7 @@ class JenaConfig(DatasetConfig):
     read from dataset.path (the .csv or the .zip)."""
 
     holds: ClassVar[str] = "numbers"
+    files: ClassVar[dict[str, tuple[str, ...]]] = {"path": ("csv", "zip")}
     name: str = "jena"
     loader: str = "jena"
     url: str = (
@@ -63,6 +64,7 @@ class ImdbConfig(DatasetConfig):
     the front (pad_sequences); validation = the last val_split of the shuffled train."""
 
     holds: ClassVar[str] = "tokens"
+    files: ClassVar[dict[str, tuple[str, ...]]] = {"path": ("npz",), "word_index_path": ("json",)}
     name: str = "imdb"
     loader: str = "imdb"
     path: str | None = option(None, "local imdb.npz (Keras layout); null downloads and caches")
@@ -98,6 +100,7 @@ class RawImdbConfig(DatasetConfig):
     it. train_samples=null trains on every review not drawn for validation."""
 
     holds: ClassVar[str] = "text"
+    files: ClassVar[dict[str, tuple[str, ...]]] = {"path": ("folder", "tar.gz", "tar")}
     name: str = "raw-imdb"
     loader: str = "raw-imdb"
     path: str | None = option(None, "aclImdb folder or its .tar.gz; null downloads and caches")
@@ -130,6 +133,7 @@ class TextConfig(DatasetConfig):
     training reviews as the corpus."""
 
     holds: ClassVar[str] = "chars"
+    files: ClassVar[dict[str, tuple[str, ...]]] = {"path": ("txt", "txt.gz", "folder")}
     name: str = "text"
     loader: str = "text"
     path: str | None = option("${seqexp.bundled:text_sample.txt.gz}",
@@ -154,3 +158,6 @@ class TextConfig(DatasetConfig):
                                  min=1, max=6)
     seed: int = option(1337, "seed of the review order (source=raw-imdb)")
     default_encoder: str = "embedding"
+
+    def input_formats(self) -> dict[str, tuple[str, ...]]:
+        return RawImdbConfig.files if self.source == "raw-imdb" else self.files

@@ -61,10 +61,15 @@ class EncoderConfig:
     (batch, features)."""
 
     consumes: ClassVar[frozenset] = frozenset()
+    # the formats each path key takes (seqexp.data.files), checked before TensorFlow loads
+    files: ClassVar[dict[str, tuple[str, ...]]] = {}
     name: str = MISSING
 
     def layout(self) -> str:
         return "sequence"
+
+    def input_formats(self) -> dict[str, tuple[str, ...]]:
+        return self.files
 
 
 Encoder = Callable[[Splits, DictConfig, Batching], Encoded]

@@ -127,6 +127,7 @@ class GloveConfig(EncoderConfig):
     embedding."""
 
     consumes: ClassVar[frozenset] = TEXT
+    files: ClassVar[dict[str, tuple[str, ...]]] = {"path": ("txt", "txt.gz", "zip")}
     name: str = "glove"
     path: str | None = option(None, "local glove .txt, .txt.gz or .zip; null downloads glove.6B")
     url: str = "https://nlp.stanford.edu/data/glove.6B.zip"
