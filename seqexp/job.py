@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig
 
@@ -26,14 +28,12 @@ def learning_curves(history: dict[str, list[float]], naive: dict[str, float], ta
                     title: str = "", unit: str | None = None, best_epoch: int | None = None):
     """Training and validation metric per epoch (1-based, integer ticks), the validation
     baseline as a line, the best epoch marked; the y axis says the metric's unit."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: no global backend, no open figure
     from matplotlib.ticker import MaxNLocator
 
     metric = task.keras_metric
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
     epochs = range(1, len(history[metric]) + 1)
     ax.plot(epochs, history[metric], "o-", label=f"training {metric}")
     ax.plot(epochs, history[f"val_{metric}"], "s-", label=f"validation {metric}")
@@ -75,8 +75,29 @@ def share_gpus() -> None:
             pass
 
 
+@dataclass
+class Outcome:
+    """What a finished job hands back: its MLflow run, the best validation metric, the final
+    scores (``best_val_*``, ``val_skill``, ``test_*``...), the baseline's, the per-epoch
+    records (Keras's logs with the baseline and skill) and the model (best epoch's weights)."""
+
+    run_id: str
+    best: float
+    results: dict[str, float]
+    naive: dict[str, float]
+    epochs: list[dict[str, float]]
+    model: Any
+    config: DictConfig
+
+
 def run_job(cfg: DictConfig) -> float:
-    """Run the job ``cfg`` describes (already validated); return the best validation metric."""
+    """Run the job ``cfg`` describes (already validated); return the best validation metric
+    (what a sweeper optimizes)."""
+    return train_job(cfg).best
+
+
+def train_job(cfg: DictConfig) -> Outcome:
+    """Run the job ``cfg`` describes (already validated); return its :class:`Outcome`."""
     import keras
 
     if cfg.trainer.get("resume"):
@@ -145,7 +166,8 @@ def run_job(cfg: DictConfig) -> float:
                    description=describe(cfg, splits, results, naive))
         log_model(run, cfg, encoded, model)
         print(summary_line(results, naive, task.metric))
-        return best
+        return Outcome(run.id, best, results, naive, [r.metrics for r in backup.journal()],
+                       model, cfg)
 
 
 def summary_line(results: dict[str, float], naive: dict[str, float], metric: str) -> str:
