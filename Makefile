@@ -12,6 +12,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@# seqexp's own Optuna sweeper replaces hydra-optuna-sweeper (optuna<3), which an older
+	@# install of this venv may hold: it would register hydra/sweeper=optuna too
+	$(BIN)/python -m pip uninstall --quiet --yes hydra-optuna-sweeper 2>/dev/null || true
 	@# setuptools' notice that an editable install of a mapped folder (conf/ as seqexp.conf)
 	@# uses a meta path finder is information only: not shown
 	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -41,7 +44,7 @@ test-backends: $(BACKENDS_STAMP)
 	done
 
 lint: install
-	$(BIN)/ruff check seqexp tests bench scripts
+	$(BIN)/ruff check seqexp tests bench scripts hydra_plugins
 
 bench: install
 	$(BIN)/python bench/bench_windows.py

@@ -16,6 +16,7 @@ a two-line experiment config into a scratch folder on Hydra's search path
 
 from __future__ import annotations
 
+import argparse
 import functools
 import gzip
 import math
@@ -31,8 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
-
-from seqexp import console
 
 RUN_GROUP = "book-run"
 CHAPTER = "6"  # the table is chapter 6's; other book presets (8.1) run when named by --only
@@ -262,11 +261,13 @@ def sweep_command(folder: Path, names: list[str], seeds: int, uri: str, experime
 
 
 def find_parent(client, experiment: str, sweep_dir: Path):
+    """The sweep's parent run: the one that ran (or, with --resume, continued) in
+    ``sweep_dir`` (its ``seqexp.sweep.dir`` tag)."""
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
         return None
     runs = client.search_runs([exp.experiment_id],
-                              filter_string=f"params.`sweep.dir` = '{sweep_dir}'")
+                              filter_string=f"tags.`seqexp.sweep.dir` = '{sweep_dir}'")
     return runs[0] if runs else None
 
 
@@ -428,7 +429,7 @@ def write_outputs(frame, out: Path, title: str) -> list[Path]:
 
 
 def parse_args(argv: list[str] | None):
-    parser = console.ArgumentParser(
+    parser = argparse.ArgumentParser(
         prog="seqexp-book",
         description="Run the chapter-6 book presets whose data is at hand, each for --seeds "
                     "seeds, as one MLflow sweep, and write book.md, book.csv and book.png "
@@ -452,6 +453,10 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, "
                                       "else sqlite:///mlflow.db)")
     parser.add_argument("--experiment", default="seqexp-book", help="MLflow experiment")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the latest book sweep with the same presets, seeds and "
+                             "overrides: finished jobs are reused, interrupted ones continue "
+                             "from their backups (seqexp's sweep.resume=last)")
     parser.add_argument("overrides", nargs="*", metavar="[DATASET:]KEY=VALUE",
                         help="more seqexp overrides: KEY=VALUE for every job (e.g. "
                              "trainer.verbose=0), DATASET:KEY=VALUE for the presets on that "
@@ -470,7 +475,6 @@ def parse_args(argv: list[str] | None):
 
 
 def main(argv: list[str] | None = None) -> None:
-    console.quiet()
     args = parse_args(argv)
     presets = load_presets()
     runs, skipped, notes = {}, {}, {}
@@ -519,7 +523,8 @@ def main(argv: list[str] | None = None) -> None:
             write_run_configs(folder, runs)
             sweep_dir = out / "multirun" / time.strftime("%Y-%m-%d_%H-%M-%S")
             command = sweep_command(folder, list(runs), args.seeds, uri, args.experiment,
-                                    sweep_dir, common)
+                                    sweep_dir, common + (["sweep.resume=last"] if args.resume
+                                                         else []))
             print(f"seqexp-book: {len(runs)} presets x {args.seeds} seeds = "
                   f"{len(runs) * args.seeds} jobs, one sweep in {uri}", flush=True)
             code = subprocess.run(command, env={**os.environ}).returncode

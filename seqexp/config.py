@@ -17,7 +17,6 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
-from seqexp import console
 from seqexp.data import DATASETS, DatasetConfig
 from seqexp.encoders import ENCODERS, EncoderConfig
 from seqexp.models import MODELS, ModelConfig
@@ -109,6 +108,16 @@ class GenerateConfig:
 
 
 @dataclass
+class SweepConfig:
+    """A sweep's own switches (``seqexp -m ...``); not part of a job's identity."""
+
+    resume: str | None = option(None, "continue a sweep in its own parent run: last (the "
+                                      "latest sweep with these overrides) or its parent run id")
+    trial: int | None = option(None, "set by the Optuna sweeper: the job's trial number in "
+                                     "the study (per-epoch reports, pruning)")
+
+
+@dataclass
 class Config:
     dataset: DatasetConfig = MISSING
     encoder: EncoderConfig = MISSING
@@ -120,6 +129,7 @@ class Config:
     # free-form keys (+extra.note=...), the one place keys outside the schemas are taken:
     # recorded in config.yaml and as params extra.*, read by nothing in seqexp
     extra: dict[str, Any] = field(default_factory=dict)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
 
 
 def bundled_file(name: str) -> str:
@@ -149,9 +159,10 @@ def register() -> None:
     cs.store(group="trainer", name="default", node=TrainerConfig)
     cs.store(group="tracking", name="default", node=TrackingConfig)
     cs.store(group="schema", name="config", node=Config)
+    from hydra_plugins.seqexp_sweeper.optuna_sweeper import install  # hydra/sweeper=optuna
+
+    install()
     if not OmegaConf.has_resolver("seqexp.bundled"):
         OmegaConf.register_new_resolver("seqexp.bundled", bundled_file)
     if not OmegaConf.has_resolver("seqexp.options"):
         OmegaConf.register_new_resolver("seqexp.options", group_options)
-    if not OmegaConf.has_resolver("seqexp.console_level"):
-        OmegaConf.register_new_resolver("seqexp.console_level", console.console_level)

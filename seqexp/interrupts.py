@@ -21,6 +21,7 @@ class Interrupted(KeyboardInterrupt):
 
 _pending: int | None = None  # the signal received while deferring, not yet acted on
 _deferring = 0
+_received: int | None = None  # the last signal received in this process
 
 
 def install() -> None:
@@ -30,7 +31,8 @@ def install() -> None:
 
 
 def _handler(signum: int, frame: object) -> None:
-    global _pending
+    global _pending, _received
+    _received = signum
     if _deferring and _pending is None:
         _pending = signum  # acted on at the next safe point
         return
@@ -40,6 +42,11 @@ def _handler(signum: int, frame: object) -> None:
 
 def pending() -> int | None:
     return _pending
+
+
+def received() -> int | None:
+    """The last SIGTERM or SIGINT this process received (None: none)."""
+    return _received
 
 
 def check() -> None:

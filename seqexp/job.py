@@ -135,6 +135,9 @@ def train_job(cfg: DictConfig) -> Outcome:
         checkpoint = folder / "best.weights.h5"
         probed = neighbours.before_training(model, encoded, cfg.encoder)
         callbacks, sampler = [baseline_callback(task, naive)], None
+        from seqexp.sweeps import pruning  # a trial of an Optuna search: reports, is pruned
+
+        callbacks += [c for c in [pruning.callback(cfg, run, task.history)] if c is not None]
         if task.name == "next-char":  # samples of text during training (book 8.1)
             alphabet, maxlen = splits.info.alphabet, encoded.spec.shape[0]
             seed_text = generate.seed_text_for(splits, cfg.generate)

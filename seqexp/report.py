@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from seqexp import compare, console
+from seqexp import compare
 from seqexp.compare import best_metrics, summary  # noqa: F401 (the sweep's API)
 from seqexp.data import TASKS
 from seqexp.errors import SeqexpError
@@ -25,6 +25,7 @@ from seqexp.tables import format_table, write_files
 
 PARENT, SWEEP, NAME = "tags.mlflow.parentRunId", "tags.seqexp.sweep", "tags.mlflow.runName"
 HOST, PID = "tags.seqexp.host", "tags.seqexp.pid"
+OPTUNA = "tags.optuna.state"  # PRUNED: a search trial its pruner stopped early
 SCORES = tuple(f"metrics.{kind}_{t.metric}" for kind in ("best_val", "naive_val", "test")
                for t in TASKS.values()) + ("metrics.val_skill", "metrics.test_skill")
 def search(client, experiment_id: str, filter_string: str = "") -> pd.DataFrame:
@@ -37,8 +38,8 @@ def search(client, experiment_id: str, filter_string: str = "") -> pd.DataFrame:
         runs = mlflow.search_runs([experiment_id], filter_string, output_format="pandas")
     finally:
         mlflow.set_tracking_uri(before)
-    runs = runs.reindex(columns=runs.columns.union([PARENT, SWEEP, NAME, HOST, PID, "tags.task"],
-                                                   sort=False))
+    runs = runs.reindex(columns=runs.columns.union([PARENT, SWEEP, NAME, HOST, PID, OPTUNA,
+                                                    "tags.task"], sort=False))
     return runs.assign(**{NAME: runs[NAME].fillna(runs["run_id"].astype(str).str[:8])})
 
 
@@ -112,8 +113,10 @@ def board(client, runs: pd.DataFrame) -> pd.DataFrame:
     main = [f"{k}_{t.metric}" for t in TASKS.values() for k in ("best_val", "naive_val")]
     more = sorted(c for c in df if c.startswith(("best_val_", "naive_val_", "test_")))
     order = dict.fromkeys([*main, "val_skill", *more, "test_skill"])
-    df = df[["run", "status", "task", *[c for c in order if c in df], *[c[7:] for c in params],
-             "epochs", "duration_s", "run_id"]]
+    state = ["trial"] if runs[OPTUNA].notna().any() else []  # an Optuna search pruned some
+    df["trial"] = runs[OPTUNA].fillna("COMPLETE").where(runs["status"].eq("FINISHED"))
+    df = df[["run", "status", *state, "task", *[c for c in order if c in df],
+             *[c[7:] for c in params], "epochs", "duration_s", "run_id"]]
     return compare.ranked(df, compare.sort_key)
 
 
@@ -183,7 +186,7 @@ def groups(client, args: argparse.Namespace) -> list[tuple[str, pd.DataFrame]]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = console.ArgumentParser(
+    p = argparse.ArgumentParser(
         prog="seqexp-report", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Leaderboards of seqexp runs, best first: metric vs naive baseline, skill,\n"
                     "the params that differ, epochs, time, status; runs differing only by\n"
@@ -211,9 +214,11 @@ def open_store(uri: str | None):
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
     import mlflow
 
-    from seqexp.tracking import existing_store
-
-    return mlflow.MlflowClient(tracking_uri=existing_store(uri))
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or mlflow.get_tracking_uri()
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        raise SeqexpError(f"no MLflow store at {uri}: no such file; pass --uri or set "
+                          "MLFLOW_TRACKING_URI")
+    return mlflow.MlflowClient(tracking_uri=uri)
 
 
 def report(args: argparse.Namespace) -> None:
@@ -235,7 +240,6 @@ def report(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    console.quiet()
     p = parser()
     args = p.parse_args(argv)
     from mlflow.exceptions import MlflowException

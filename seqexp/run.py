@@ -53,6 +53,16 @@ def task(cfg: DictConfig) -> float | None:
     """Run one job and return the best validation metric (what a sweeper optimizes)."""
     multirun = _multirun()
     try:
+        if cfg.sweep.resume and not multirun:
+            raise SeqexpError(f"sweep.resume={cfg.sweep.resume} continues a sweep: run it with "
+                              "-m and the sweep's overrides (trainer.resume=<run id> continues "
+                              "one run)")
+        if multirun:  # in a resumed sweep: the job done before is reused, or continued
+            from seqexp.sweeps.resume import prepare
+
+            done, cfg = prepare(cfg)
+            if done is not None:
+                return done
         config.validate(cfg)
         if not cfg.trainer.get("resume"):  # a resumed run reads its recorded config's files
             files.check_inputs(cfg)  # missing, empty, misnamed: before TensorFlow loads
@@ -158,6 +168,8 @@ def main() -> None:
               "config (seqexp --cfg job shows it); set the parent, or use +extra.<key>=...",
               file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:  # the sweep process itself stopped (its callback said how)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import shlex
 import socket
 import sys
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, flag_override
 
-from seqexp import tracking
+from seqexp import interrupts, tracking
 from seqexp.errors import SeqexpError
 
 
@@ -29,6 +30,7 @@ class MlflowSweep(Callback):
         self.parent: tracking.Run | None = None
         self.ended = False
         self._env: dict[str, str] = {}
+        self._command: list[str] = []
 
     def _hand_to_jobs(self, config: DictConfig, env: dict[str, str]) -> None:
         """Environment for the jobs: inherited by local launchers' processes, and passed to
@@ -43,27 +45,44 @@ class MlflowSweep(Callback):
                                                               "env_vars": env_vars}
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        overrides = list(config.hydra.overrides.task)
+        from seqexp.sweeps import identity, resume
+
+        overrides = [o for o in config.hydra.overrides.task if not o.startswith("sweep.resume=")]
+        self._command = [*overrides, *(o for o in config.hydra.overrides.hydra
+                                       if not o.startswith("hydra.mode="))]
+        spec = identity.sweep_spec(config)
+        which = OmegaConf.select(config, "sweep.resume", default=None)
         try:
-            self.parent = tracking.create_run(
-                config, name=f"sweep: {' '.join(overrides)}"[:250],
-                tags={"seqexp.sweep": "true", "seqexp.sweeper": _sweeper_name(config),
-                      "seqexp.launcher": _launcher_name(config)})
+            if which:
+                self.parent = resume.reopen_parent(config, which, spec)
+            else:
+                self.parent = tracking.create_run(
+                    config, name=f"sweep: {' '.join(overrides)}"[:250],
+                    tags={"seqexp.sweep": "true", "seqexp.sweeper": _sweeper_name(config),
+                          "seqexp.launcher": _launcher_name(config)})
         except SeqexpError as err:
             print(f"seqexp: error: {err}", file=sys.stderr)
             sys.exit(2)
-        self.parent.log_params({"sweep.overrides": " ".join(overrides),
-                                "sweep.dir": config.hydra.sweep.dir})
-        self.parent.set_tags({"seqexp.pid": os.getpid(), "seqexp.host": socket.gethostname()})
+        if not which:
+            self.parent.log_params({"sweep.overrides": " ".join(overrides),
+                                    "sweep.dir": config.hydra.sweep.dir})
+            resume.record_spec(self.parent, spec)
+        self.parent.set_tags({"seqexp.pid": os.getpid(), "seqexp.host": socket.gethostname(),
+                              "seqexp.sweep.dir": config.hydra.sweep.dir})
         atexit.register(self._abandoned)
+        # SIGTERM ends the sweep process as Ctrl-C does (its parent run recorded, the line
+        # saying how to continue printed); a job in this process installs the same handler
+        interrupts.install()
         self._hand_to_jobs(config, {
             tracking.PARENT_ENV: self.parent.id,
             tracking.SWEEP_KEYS_ENV: ",".join(_varied_keys(config, overrides)),
             # one store for every job, whatever folder a launcher runs it in
             "MLFLOW_TRACKING_URI": self.parent.client.tracking_uri,
+            **({resume.RESUME_ENV: "1"} if which else {}),
         })
-        print(f"seqexp: sweep parent run {self.parent.id} in "
-              f"{tracking.tracking_uri(config) or 'the default MLflow store'}")
+        where = tracking.tracking_uri(config) or "the default MLflow store"
+        print(f"seqexp: sweep parent run {self.parent.id} in {where}"
+              + (" (resumed: jobs done before are reused)" if which else ""))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if self.parent is None:
@@ -100,6 +119,11 @@ class MlflowSweep(Callback):
         self.parent.set_tags({"error": "the sweep stopped before all its jobs ran"})
         self.parent.client.set_terminated(self.parent.id, "FAILED")
         self.ended = True
+        if interrupts.received() is None:  # stopped by an error, said above
+            return
+        command = " ".join(shlex.quote(o) for o in self._command)
+        print(f"seqexp: the sweep stopped before its end; continue it with: seqexp -m "
+              f"{command} sweep.resume={self.parent.id}", file=sys.stderr)
 
     def _log_leaderboard(self, board) -> None:
         """The leaderboard (grouped by configuration when seeds replicate) as md, csv and png

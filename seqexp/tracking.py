@@ -40,7 +40,8 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, str]:
     return out
 
 
-NOT_PARAMS = ("book",)  # what the book reports for a preset: not a setting of the run
+NOT_PARAMS = ("book", "sweep")  # what the book reports for a preset, how a sweep resumes:
+# not settings of the run
 
 
 def params_of(config: Mapping[str, Any]) -> dict[str, str]:
@@ -84,17 +85,6 @@ def client_for(uri: str | None):
         client = MlflowClient(tracking_uri=uri)  # opens the store: creates or upgrades it
     _READY_STORES.add(resolved)
     return client
-
-
-def existing_store(uri: str | None) -> str:
-    """The resolved ``uri`` of a store a reader opens: a sqlite file that is not there is an
-    error, not a new empty store left behind."""
-    resolved = resolved_uri(uri or os.environ.get("MLFLOW_TRACKING_URI"))
-    if resolved.startswith("sqlite:///") and not Path(resolved.removeprefix("sqlite:///")
-                                                       .split("?")[0]).is_file():
-        raise SeqexpError(f"no MLflow store at {resolved}: no such file; pass --uri or set "
-                          "MLFLOW_TRACKING_URI")
-    return resolved
 
 
 def experiment_id(client, name: str) -> str:
@@ -359,10 +349,9 @@ def flush(folder: Path) -> str:
 
 
 def flush_main(argv: list[str] | None = None) -> None:
-    from seqexp import console
+    import argparse
 
-    console.quiet()
-    parser = console.ArgumentParser(
+    parser = argparse.ArgumentParser(
         prog="seqexp-flush",
         description="Upload the metrics, scores and weights a run kept in its folder while "
                     "its MLflow store was unavailable, and set the run's final status.")
@@ -456,8 +445,10 @@ def create_run(cfg: DictConfig, name: str, tags: Mapping[str, str] | None = None
 def record_failure(cfg: DictConfig, err: BaseException) -> None:
     """A FAILED run for a job that failed before it could open one (a refused config in a
     sweep), so the sweep's table shows it with its reason."""
+    from seqexp.sweeps.identity import JOB_TAG, job_digest
+
     run = create_run(cfg, run_name(cfg))
-    run.set_tags({"error": f"{type(err).__name__}: {err}"[:5000]})
+    run.set_tags({"error": f"{type(err).__name__}: {err}"[:5000], JOB_TAG: job_digest(cfg)})
     run.log_params(applicable_params(params_of(OmegaConf.to_container(cfg, resolve=False))))
     run.client.set_terminated(run.id, "FAILED")
 
@@ -518,8 +509,11 @@ def open_run(cfg: DictConfig) -> Iterator[Run]:
         if not run.resumed:
             run.log_params(applicable_params(params_of(resolved)))
             run.log_text(OmegaConf.to_yaml(resolved), "config.yaml")
+        from seqexp.sweeps.identity import JOB_TAG, job_digest
+
         run.set_tags({"mlflow.source.git.commit": git_commit(), "seqexp.pid": os.getpid(),
-                      "seqexp.host": socket.gethostname(), **context_tags()})
+                      "seqexp.host": socket.gethostname(), JOB_TAG: job_digest(cfg),
+                      **context_tags()})
         yield run
         status = "FINISHED"
     except KeyboardInterrupt:

@@ -33,7 +33,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from seqexp import console
 from seqexp.errors import SeqexpError
 
 SHARE_KEY = "seqexp-compare"
@@ -41,7 +40,7 @@ SHARE_TAG = "mlflow.sharedViewState."
 
 
 def parser() -> argparse.ArgumentParser:
-    p = console.ArgumentParser(
+    p = argparse.ArgumentParser(
         prog="seqexp-ui", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Start MLflow's UI on the store seqexp's runs went to and print the\n"
                     "address of the experiment's runs table, each run beside its baseline.",
@@ -153,6 +152,8 @@ def wait_ready(server: subprocess.Popen, base: str, log: Path | None,
 
 
 def main(argv: list[str] | None = None) -> None:
+    from seqexp import console
+
     console.setup()
     args = parser().parse_args(argv)
     try:
@@ -164,6 +165,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def serve(args: argparse.Namespace) -> None:
     from mlflow.exceptions import MlflowException
+
+    from seqexp import console
 
     uri, experiment = tracking_settings(args.overrides)
     remote = uri.startswith(("http://", "https://"))

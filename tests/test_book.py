@@ -129,10 +129,11 @@ def test_book_quick_on_generated_data_is_one_sweep(tmp_path, jena_csv):
     archive = make_aclimdb_tar(tmp_path, train=30, test=10)
     glove = make_glove(tmp_path, glove_vectors(COMMON + POSITIVE + NEGATIVE, 12), fmt="gz")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    out = seqexp_book("--quick", "--seeds", "2", "--offline", "--only", "6.39", "6.12", "6.7",
-                      "--jena", str(jena_csv), "--raw-imdb", str(archive), "--glove", str(glove),
-                      "--uri", uri, "--out", str(tmp_path / "book"), "trainer.verbose=0",
-                      *JENA_SMALL, *RAW_SMALL, cwd=tmp_path)
+    args = ("--quick", "--seeds", "2", "--offline", "--only", "6.39", "6.12", "6.7",
+            "--jena", str(jena_csv), "--raw-imdb", str(archive), "--glove", str(glove),
+            "--uri", uri, "--out", str(tmp_path / "book"), "trainer.verbose=0",
+            *JENA_SMALL, *RAW_SMALL)
+    out = seqexp_book(*args, cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "skipped book/6.7-imdb-embedding: no imdb.npz" in out.stdout
 
@@ -170,6 +171,16 @@ def test_book_quick_on_generated_data_is_one_sweep(tmp_path, jena_csv):
     assert (tmp_path / "book" / "book.png").stat().st_size > 10_000
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "book")}
     assert artifacts == {"book/book.md", "book/book.csv", "book/book.png"}
+
+    # --resume: the same sweep continued; every job was done: reused, nothing trains again
+    again = seqexp_book(*args, "--resume", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert again.stderr.count("FINISHED, reused") == 4
+    assert f"MLflow parent run {parent.info.run_id}" in again.stdout
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == 5 and {r.info.status for r in runs} == {"FINISHED"}
+    rerun = pd.read_csv(tmp_path / "book" / "book.csv", dtype={"listing": str})
+    assert rerun.set_index("listing").loc["6.39"]["mean"] == pytest.approx(gru["mean"])
 
 
 def test_a_missing_file_is_one_line_and_exit_2(tmp_path):

@@ -179,8 +179,8 @@ def test_config_errors_are_one_line_from_the_exception_objects(overrides, line):
     (["+model.x.y=1"], "unknown key model.x: model has name, units, dropout, recurrent_dropout "
                        "(free-form keys go under extra., e.g. +extra.note=...)"),
     (["+foo=bar"], "unknown key foo: the top level has dataset, encoder, model, trainer, "
-                   "tracking, generate, book, extra (free-form keys go under extra., e.g. "
-                   "+extra.note=...)"),
+                   "tracking, generate, book, extra, sweep (free-form keys go under extra., "
+                   "e.g. +extra.note=...)"),
     (["experiment=book/6.39-gru", "+book.reportd=0.3"],
      "unknown key book.reportd; did you mean book.reported?"),
 ])

@@ -57,6 +57,54 @@ def test_basic_sweep_with_a_failing_job(tmp_path, jena_csv, new_store):
         assert len(client.get_metric_history(run.info.run_id, "val_mae")) == 2
         assert "naive_val_mae" in run.data.metrics
 
+    # sweep.resume=last: the same parent; the finished jobs reused (same runs, no new epoch),
+    # the job that failed on its data runs again and fails the same way, in a new child
+    again = seqexp("-m", "model=gru,dense,conv", "dataset=jena", f"dataset.path={jena_csv}",
+                   *SMALL_JENA, *FAST, f"tracking.uri={uri}", "sweep.resume=last", cwd=tmp_path)
+    assert again.returncode == 1, again.stderr[-3000:]
+    assert f"sweep parent run {parent.info.run_id}" in again.stdout
+    assert again.stderr.count("FINISHED, reused") == 2
+    _, resumed, children = sweep_runs(uri)
+    assert resumed.info.run_id == parent.info.run_id and resumed.info.status == "FAILED"
+    by_name_now = {r.info.run_name: r for r in children}
+    assert len(children) == 3 and set(by_name_now) == set(by_name)
+    for name in ("model=gru", "model=dense"):
+        assert by_name_now[name].info.run_id == by_name[name].info.run_id
+        assert len(client.get_metric_history(by_name[name].info.run_id, "val_mae")) == 2
+    conv = by_name_now["model=conv"]
+    assert conv.info.run_id != by_name["model=conv"].info.run_id
+    assert conv.info.status == "FAILED" and "cannot be built" in conv.data.tags["error"]
+    assert resumed.data.metrics["sweep.jobs"] == 3
+    assert resumed.data.metrics["sweep.best_val_mae"] == pytest.approx(
+        best.data.metrics["best_val_mae"])
+
+    # a resume whose sweep differs is refused in one line naming the keys; nothing changes
+    refused = seqexp("-m", "model=gru,lstm", "dataset=jena", f"dataset.path={jena_csv}",
+                     *SMALL_JENA, *FAST[:-1], "trainer.verbose=1", "trainer.epochs=3",
+                     f"tracking.uri={uri}", f"sweep.resume={parent.info.run_id}", cwd=tmp_path)
+    assert refused.returncode == 2
+    line = refused.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"seqexp: error: sweep.resume={parent.info.run_id}: this sweep "
+                           "differs from the recorded one in ")
+    assert line.split(" in ", 1)[1].split(";")[0] == "trainer.epochs, model"
+    _, unchanged, children = sweep_runs(uri)
+    assert unchanged.info.status == "FAILED" and len(children) == 3
+
+
+def test_sweep_resume_refusals(tmp_path, new_store):
+    uri = new_store(tmp_path / "none.db")
+    out = seqexp("-m", "model=gru,dense", *FAST, f"tracking.uri={uri}", "sweep.resume=last",
+                 cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines()[-1] == (
+        "seqexp: error: sweep.resume=last: no sweep in experiment seqexp of "
+        f"{uri}; run it without sweep.resume first")
+    single = seqexp("model=gru", *FAST, f"tracking.uri={uri}", "sweep.resume=last",
+                    cwd=tmp_path)
+    assert single.returncode == 2
+    assert single.stderr.strip().splitlines()[-1].startswith(
+        "seqexp: error: sweep.resume=last continues a sweep: run it with -m")
+
 
 def test_refused_combination_in_a_sweep_is_a_failed_run(tmp_path, jena_csv, new_store):
     uri = new_store(tmp_path / "sweep.db")
@@ -112,6 +160,18 @@ def test_optuna_search_trials_are_child_runs(tmp_path, jena_csv, new_store):
     assert {r.info.status for r in children} == {"FINISHED"}
     assert parent.data.metrics["sweep.best_val_mae"] == pytest.approx(
         min(r.data.metrics["best_val_mae"] for r in children))
+    # the study persists beside the MLflow store: each trial told its child's score
+    import optuna
+
+    storage = f"sqlite:///{tmp_path}/optuna.optuna.db"  # <store>.optuna.db beside the store
+    study = optuna.load_study(study_name="seqexp-jena", storage=storage)
+    trials = {str(t.number): t for t in study.get_trials()}
+    assert {t.state.name for t in trials.values()} == {"COMPLETE"} and len(trials) == 3
+    for run in children:
+        trial = trials[run.data.tags["optuna.trial"]]
+        assert trial.value == pytest.approx(run.data.metrics["best_val_mae"])
+        assert run.data.params["model.units"] == str(trial.params["model.units"])
+        assert sorted(trial.intermediate_values) == [0, 1]  # reported per epoch
 
 
 def test_seed_replicates_close_the_sweep_with_a_grouped_table(tmp_path, jena_csv, new_store):
