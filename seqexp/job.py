@@ -252,8 +252,10 @@ def log_model(run, cfg: DictConfig, encoded, model) -> None:
     the training's outcome stands (its best weights wait in the run's folder)."""
     if not cfg.tracking.get("log_model", True) or run.store_error is not None:
         return
-    x = encoded.val[0][0]
-    example = x[:2].toarray() if hasattr(x, "toarray") else x[:2]
+    if hasattr(encoded.val, "dense_rows"):  # text batches (their bags maybe sparse)
+        example = encoded.val.dense_rows(2)
+    else:
+        example = encoded.val[0][0][:2]
     try:
         tracking.log_keras_model(run, model, example)
     except tracking.store_errors() as err:

@@ -22,6 +22,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from seqexp.errors import SeqexpError
 
+SPARSE_BACKENDS = ("tensorflow", "jax")  # Keras backends that train on sparse inputs
 BOUNDED = ("dataset", "encoder", "model", "trainer", "tracking", "generate")  # with bounds
 
 
@@ -141,6 +142,7 @@ def check_combination(cfg: DictConfig) -> None:
                           f"({data}): use encoder={' or encoder='.join(fits)}")
     if encoder.name == "onehot":
         check_onehot(cfg.encoder, data)
+        check_sparse(cfg)
     produced = encoder.layout()
     if produced not in schema_of(cfg, "model").accepts:
         fits = [k for k, s in MODELS.options().items() if produced in s.accepts]
@@ -172,6 +174,26 @@ def check_onehot(cfg: Any, data: str) -> None:
         what = "encoder.level=char" if cfg.level == "char" else f"encoder.ngrams={cfg.ngrams}"
         raise SeqexpError(f"{what} needs raw text but dataset=imdb holds word ids: use "
                           "dataset=raw-imdb, or encoder.level=word encoder.ngrams=1")
+
+
+def check_sparse(cfg: DictConfig) -> None:
+    """``encoder.sparse``: a bag, a backend with sparse tensors, no dropout on the inputs."""
+    import os
+
+    if not cfg.encoder.sparse:
+        return
+    if cfg.encoder.mode == "sequence":
+        raise SeqexpError("encoder.sparse=true hands on a bag, not a sequence: use "
+                          "encoder.mode=multi_hot/count/tf_idf or encoder.sparse=false")
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend not in SPARSE_BACKENDS:
+        raise SeqexpError(f"encoder.sparse=true needs sparse tensors, which KERAS_BACKEND="
+                          f"{backend} lacks: use KERAS_BACKEND=tensorflow or jax, or "
+                          "encoder.sparse=false")
+    if cfg.model.get("input_dropout"):
+        raise SeqexpError(f"model.input_dropout={cfg.model.input_dropout} cannot drop "
+                          "entries of a sparse bag: use model.input_dropout=0 or "
+                          "encoder.sparse=false")
 
 
 # --------------------------------------------------------------------------- parts that agree

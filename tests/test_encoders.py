@@ -315,13 +315,14 @@ ENCODERS = {
     "onehot-tfidf-bigrams": ["encoder=onehot", "encoder.mode=tf_idf", "encoder.ngrams=2"],
     "onehot-seq": ["encoder=onehot", "encoder.mode=sequence"],
     "onehot-char": ["encoder=onehot", "encoder.mode=sequence", "encoder.level=char"],
+    "onehot-sparse-nb": ["encoder=onehot", "encoder.sparse=true", "encoder.weighting=nb"],
     "hash": ["encoder=hash", "encoder.dim=64"],
     "hash-seq": ["encoder=hash", "encoder.dim=64", "encoder.mode=sequence"],
     "embedding": ["encoder=embedding", "encoder.dim=8"],
     "embedding-masked": ["encoder=embedding", "encoder.dim=8", "encoder.mask_zero=true"],
     "glove": ["encoder=glove", "encoder.dim=6"],
 }
-BAGS = {"onehot", "onehot-tfidf-bigrams", "hash"}
+BAGS = {"onehot", "onehot-tfidf-bigrams", "onehot-sparse-nb", "hash"}
 MODELS = list(config.GROUPS["model"].options())
 # What a model sees is one of three kinds of input: word ids into an Embedding (embedding,
 # glove, embedding-masked), ids one-hot per step (onehot-seq, hash-seq, onehot-char), or a bag
@@ -391,7 +392,36 @@ def test_a_bag_of_words_is_refused_by_every_sequence_model(reviews, encoder):
             compose_cfg(*pair_overrides(reviews, encoder, model))
 
 
+def test_sparse_bags_train_as_the_dense_ones(reviews):
+    """encoder.sparse=true hands the same bags on as sparse tensors: the same losses and
+    weights as densified batches, from the same initial weights."""
+    outcomes = {}
+    for sparse in (False, True):
+        cfg, task, enc = encoded_once([*pair_overrides(reviews, "onehot", "dense"),
+                                       "encoder.weighting=nb", f"encoder.sparse={sparse}"])
+        x, _ = enc.train[0]
+        assert isinstance(x, np.ndarray) != sparse and enc.spec.sparse == sparse
+        keras.utils.set_random_seed(7)
+        net = models.build(enc.spec, enc.layers, cfg.model, task)
+        net.compile(optimizer="rmsprop", loss="binary_crossentropy")
+        history = net.fit(enc.train, epochs=3, shuffle=False, verbose=0)
+        outcomes[sparse] = history.history["loss"], net.get_weights()
+        assert np.asarray(net.predict(enc.val, verbose=0)).shape == (4, 1)
+        example = enc.val.dense_rows(2)  # a logged model's input example: dense either way
+        assert isinstance(example, np.ndarray) and example.shape == (2, enc.spec.shape[0])
+        assert np.asarray(net.predict(example, verbose=0)).shape == (2, 1)
+    (dense_loss, dense_weights), (sparse_loss, sparse_weights) = outcomes.values()
+    np.testing.assert_allclose(sparse_loss, dense_loss, rtol=1e-5)
+    assert dense_loss[-1] < dense_loss[0]  # it did train
+    for a, b in zip(sparse_weights, dense_weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize("overrides, message", [
+    (["dataset=raw-imdb", "encoder=onehot", "encoder.sparse=true", "model=dense",
+      "model.input_dropout=0.5"], "model.input_dropout=0.5 cannot drop entries of a sparse"),
+    (["dataset=raw-imdb", "encoder=onehot", "encoder.sparse=true", "encoder.mode=sequence",
+      "model=gru"], "encoder.sparse=true hands on a bag, not a sequence"),
     (["dataset=jena", "encoder=glove"], "encoder=glove cannot encode dataset=jena"),
     (["dataset=jena", "encoder=onehot"], "encoder=onehot cannot encode dataset=jena"),
     (["dataset=jena", "encoder=hash"], "encoder=hash cannot encode dataset=jena"),
@@ -403,3 +433,10 @@ def test_a_bag_of_words_is_refused_by_every_sequence_model(reviews, encoder):
 def test_invalid_pairs_are_refused_before_reading_data(overrides, message):
     with pytest.raises(SeqexpError, match=message):
         compose_cfg(*overrides)
+
+
+def test_sparse_bags_need_a_backend_with_sparse_tensors(monkeypatch):
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    with pytest.raises(SeqexpError, match="encoder.sparse=true needs sparse tensors, which "
+                                          "KERAS_BACKEND=torch lacks"):
+        compose_cfg("dataset=raw-imdb", "encoder=onehot", "encoder.sparse=true", "model=dense")

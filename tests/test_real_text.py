@@ -64,3 +64,20 @@ def test_best_raw_imdb_preset_passes_090_on_the_test_reviews(tmp_path):
     client = MlflowClient(uri)
     (run,) = client.search_runs([client.get_experiment_by_name("seqexp").experiment_id])
     assert run.data.metrics["test_acc"] >= 0.90, run.data.metrics
+
+
+def test_best_raw_imdb_nb_preset_passes_nbsvm_on_the_test_reviews(tmp_path):
+    """experiment=best/raw-imdb-nb on the real reviews, one seed: past NBSVM's 0.9122 and
+    the 0.915 asked of the 3-seed mean (seeds 0/1/2 measured 0.9222-0.9230)."""
+    from mlflow.tracking import MlflowClient
+
+    from seqexp.job import run_job
+
+    archive = real_file("aclImdb_v1_nofeat.tar.gz", "aclImdb_v1.tar.gz")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    run_job(compose_cfg("experiment=best/raw-imdb-nb", f"dataset.path={archive}",
+                        "trainer.seed=0", "trainer.verbose=0", f"tracking.uri={uri}"))
+    client = MlflowClient(uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("seqexp").experiment_id])
+    assert run.data.params["encoder.weighting"] == "nb"
+    assert run.data.metrics["test_acc"] >= 0.915, run.data.metrics

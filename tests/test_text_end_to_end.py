@@ -77,3 +77,34 @@ def test_imdb_npz_with_embedding_and_lstm(tmp_path, new_store):
     assert run.info.status == "FINISHED"
     assert {"naive_val_acc", "best_val_acc", "val_skill"} <= set(run.data.metrics)
     assert run.data.params["dataset.maxlen"] == "30"
+
+
+@pytest.mark.slow  # a subprocess run and model logging: ~30 s (the encoders' tests train it)
+def test_sparse_nb_bag_end_to_end_with_its_logged_model(tmp_path, new_store):
+    """encoder.weighting=nb encoder.sparse=true: trained on sparse tensors, scored on the
+    test reviews, and logged as an MLflow model that predicts from dense bags."""
+    archive = make_aclimdb_tar(tmp_path, train=30, test=10)
+    uri = new_store(tmp_path / "nb.db")
+    out = seqexp("dataset=raw-imdb", f"dataset.path={archive}", "dataset.train_samples=40",
+                 "dataset.val_samples=20", "dataset.max_words=300", "encoder=onehot",
+                 "encoder.ngrams=2", "encoder.weighting=nb", "encoder.sparse=true",
+                 "model=dense", "model.units=[]", "trainer.evaluate_test=true", *FAST,
+                 f"tracking.uri={uri}", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    client, run = only_run(uri)
+    assert run.info.status == "FINISHED"
+    params, metrics = run.data.params, run.data.metrics
+    assert params["encoder.weighting"] == "nb" and params["encoder.sparse"] == "True"
+    assert 0 <= metrics["test_acc"] <= 1 and "test_skill" in metrics
+    import mlflow
+
+    mlflow.set_tracking_uri(client.tracking_uri)
+    try:
+        model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    finally:
+        mlflow.set_tracking_uri(None)
+    (spec,) = model.metadata.signature.inputs.inputs
+    width = spec.shape[1]
+    assert 100 < width <= 300  # the bag's columns (the generated reviews' words and bigrams)
+    predicted = np.asarray(model.predict(np.zeros((2, width), "float32")))
+    assert predicted.shape == (2, 1) and ((predicted > 0) & (predicted < 1)).all()

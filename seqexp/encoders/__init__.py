@@ -27,6 +27,7 @@ class InputSpec:
     dtype: str = "float32"
     layout: str = "sequence"  # "sequence" (time, features) or "bag" (features,)
     vocab_size: int | None = None
+    sparse: bool = False  # a bag handed on as a sparse tensor (encoder.sparse)
 
 
 @dataclass

@@ -47,7 +47,7 @@ def onehot(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
         bags, vocabulary = text_bags(splits, cfg.level, cfg.ngrams, cfg.mode)
     if cfg.weighting == "nb":  # fitted on the training part's bags and labels only
         bags, _ = weighted(bags, splits.train[1], cfg.nb_alpha)
-    return encoded(splits, bags, batching, bag_spec(bags["train"].shape[1]))
+    return encoded(splits, bags, batching, bag_spec(bags["train"].shape[1], cfg.sparse))
 
 
 def collision_fraction(vocabulary: list[str], buckets: np.ndarray) -> float:

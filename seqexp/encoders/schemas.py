@@ -77,6 +77,8 @@ class OneHotConfig(EncoderConfig):
                         "the training part, NBSVM's features; bag modes only)")
     nb_alpha: float = option(1.0, "smoothing count added to each feature's class counts "
                                   "(weighting=nb)", min=1e-6)
+    sparse: bool = option(False, "hand the bag to the model as a sparse tensor (TensorFlow, "
+                                 "JAX): far faster for wide bags; no model.input_dropout")
 
     def layout(self) -> str:
         return "sequence" if self.mode == "sequence" else "bag"

@@ -63,20 +63,39 @@ def cache_key(**kw) -> dict:
 
 
 class TextBatches(Batches):
-    """Batches of (inputs, labels) from an id array or a CSR matrix of bags."""
+    """Batches of (inputs, labels) from an id array or a CSR matrix of bags. Bags are
+    densified batch by batch, or with ``sparse`` handed on sparse: a ``tf.SparseTensor`` on
+    TensorFlow, the CSR rows on JAX (Keras turns them into a BCOO array)."""
 
-    def __init__(self, x: np.ndarray | sp.csr_matrix, y: np.ndarray, batch_size: int, **kw):
-        self.x, self.y = x, np.asarray(y)
+    def __init__(self, x: np.ndarray | sp.csr_matrix, y: np.ndarray, batch_size: int, *,
+                 sparse: bool = False, **kw):
+        self.x, self.y, self.sparse = x, np.asarray(y), sparse
         super().__init__(len(self.y), batch_size, **kw)
 
     def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = self.x[rows]
-        return (x.toarray() if sp.issparse(x) else x), self.y[rows]
+        if not sp.issparse(x):
+            return x, self.y[rows]
+        if not self.sparse:
+            return x.toarray(), self.y[rows]
+        if keras.backend.backend() != "tensorflow":
+            return x, self.y[rows]
+        import tensorflow as tf
+
+        coo = x.tocoo()  # CSR rows with sorted columns: already in row-major order
+        indices = np.stack([coo.row, coo.col], axis=1).astype(np.int64)
+        return tf.SparseTensor(indices, coo.data, coo.shape), self.y[rows]
+
+    def dense_rows(self, n: int) -> np.ndarray:
+        """The first ``n`` inputs as a numpy array (a logged model's input example)."""
+        x = self.x[:n]
+        return x.toarray() if sp.issparse(x) else x
 
 
 def encoded(splits: Splits, xs: dict, batching: Batching, spec: InputSpec, **kw) -> Encoded:
     """The three parts batched (training shuffled), with the vocabulary size as a param."""
     parts = {part: TextBatches(xs[part], getattr(splits, part)[1], batching.batch_size,
+                               sparse=spec.sparse,
                                shuffle=part == "train", seed=batching.seed,
                                steps=batching.steps_per_epoch)
              for part in PARTS}
@@ -89,8 +108,9 @@ def sequence_spec(xs: dict[str, np.ndarray], vocab_size: int) -> InputSpec:
                      vocab_size=vocab_size)
 
 
-def bag_spec(width: int) -> InputSpec:
-    return InputSpec(shape=(width,), dtype="float32", layout="bag", vocab_size=width)
+def bag_spec(width: int, sparse: bool = False) -> InputSpec:
+    return InputSpec(shape=(width,), dtype="float32", layout="bag", vocab_size=width,
+                     sparse=sparse)
 
 
 def require_text(splits: Splits) -> None:

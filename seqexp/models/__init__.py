@@ -45,7 +45,7 @@ def build(spec: InputSpec, encoder_layers: list, cfg: DictConfig, task: Task):
     try:
         return keras.Sequential(
             [
-                keras.Input(shape=spec.shape, dtype=spec.dtype),
+                keras.Input(shape=spec.shape, dtype=spec.dtype, sparse=spec.sparse),
                 *encoder_layers,
                 *builder(spec, cfg),
                 # float32 whatever the dtype policy (trainer.precision): a stable loss
