@@ -8,7 +8,18 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from seqexp import data, encoders, evaluate, generate, models, neighbours, tracking, train
+from seqexp import (
+    data,
+    encoders,
+    evaluate,
+    generate,
+    models,
+    neighbours,
+    progress,
+    sweep_progress,
+    tracking,
+    train,
+)
 from seqexp.backup import Backup
 from seqexp.data import Task
 from seqexp.encoders import Batching
@@ -103,6 +114,7 @@ def train_job(cfg: DictConfig) -> Outcome:
     if cfg.trainer.get("resume"):
         cfg = tracking.recorded_config(cfg)
     share_gpus()
+    progress.set_verbose(cfg.trainer.verbose)  # the data stages' bars and lines follow it
     keras.utils.set_random_seed(cfg.trainer.seed)
     keras.backend.clear_session()
     with tracking.open_run(cfg) as run:
@@ -169,6 +181,8 @@ def train_job(cfg: DictConfig) -> Outcome:
                    description=describe(cfg, splits, results, naive))
         log_model(run, cfg, encoded, model)
         print(summary_line(results, naive, task.metric))
+        sweep_progress.record_result(task.metric, results[f"best_val_{task.metric}"],
+                                     naive[f"naive_val_{task.metric}"], results["val_skill"])
         return Outcome(run.id, best, results, naive, [r.metrics for r in backup.journal()],
                        model, cfg)
 

@@ -3,6 +3,8 @@ the sweep goes on, the closing leaderboard, parallel jobs on one sqlite store, O
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -11,6 +13,15 @@ from tests.test_end_to_end import seqexp
 
 FAST = ["trainer.epochs=2", "trainer.steps_per_epoch=2", "trainer.batch_size=32",
         "trainer.verbose=0"]
+SAID = [*FAST[:-1], "trainer.verbose=2"]  # the jobs' lines shown (issue 21)
+TIME = r"(?:\d+s|\d+m\d\ds|\d+h\d\dm)"  # 45s, 3m12s, 1h05m
+JOB_LINE = (r"seqexp: job (\d) of (\d) (done|failed)(: val mae \d+\.\d{4} vs baseline \d+\.\d{4} "
+            rf"\(skill [+-]\d+\.\d{{3}}\))?, elapsed {TIME}, (?:about {TIME} left|none left)")
+
+
+def job_lines(stderr: str) -> list[tuple[str, ...]]:
+    """``(k, N, done|failed, score)`` of each job's line, in the order printed."""
+    return [match.groups()[:4] for match in re.finditer(JOB_LINE, stderr)]
 
 
 def sweep_runs(uri: str):
@@ -27,8 +38,14 @@ def test_basic_sweep_with_a_failing_job(tmp_path, jena_csv, new_store):
     uri = new_store(tmp_path / "sweep.db")
     # conv cannot be built on 24-step windows: that job fails, the other two go on.
     out = seqexp("-m", "model=gru,dense,conv", "dataset=jena", f"dataset.path={jena_csv}",
-                 *SMALL_JENA, *FAST, f"tracking.uri={uri}", cwd=tmp_path)
+                 *SMALL_JENA, *SAID, f"tracking.uri={uri}", cwd=tmp_path)
     assert out.returncode == 1, out.stderr[-3000:]
+    # as each job ends: k of N, its score against the baseline, the time spent and left
+    lines = job_lines(out.stderr)
+    assert [line[:3] for line in lines] == [("1", "3", "done"), ("2", "3", "done"),
+                                            ("3", "3", "failed")], out.stderr[-3000:]
+    assert all(line[3] for line in lines[:2]) and lines[2][3] is None
+    assert len(re.findall(rf"about {TIME} left", out.stderr)) == 2
     assert "seqexp: 1 of 3 jobs failed: model=conv (FAILED)" in out.stderr
     table = out.stdout[out.stdout.rindex("best_val_mae") - 200:]
     assert "model=gru" in table and "model=dense" in table and "model=conv" in table
@@ -135,9 +152,12 @@ def test_four_parallel_jobs_share_one_sqlite_store(tmp_path, jena_csv):
     default sqlite store: no lost run. 20 jobs: tests/test_load.py (slow)."""
     out = seqexp("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
                  "model.units=4,8,12,16", "model=gru", "dataset=jena",
-                 f"dataset.path={jena_csv}", *SMALL_JENA, *FAST, cwd=tmp_path)
+                 f"dataset.path={jena_csv}", *SMALL_JENA, *SAID, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "database is locked" not in out.stderr
+    # the workers' lines: each count once, whichever worker ended it
+    assert sorted(line[:3] for line in job_lines(out.stderr)) == [
+        (str(k), "4", "done") for k in (1, 2, 3, 4)]
     client, parent, children = sweep_runs(f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert sorted(r.data.params["model.units"] for r in children) == ["12", "16", "4", "8"]
     assert {r.info.status for r in children} == {"FINISHED"}
@@ -152,9 +172,11 @@ def test_optuna_search_trials_are_child_runs(tmp_path, jena_csv, new_store):
     out = seqexp("hparams_search=jena-optuna", "hydra.sweeper.n_trials=3",
                  "hydra.sweeper.params={model.units: 'choice(4, 8)', "
                  "trainer.learning_rate: 'tag(log, interval(0.0001, 0.01))'}",
-                 "model=gru", "dataset=jena", f"dataset.path={jena_csv}", *SMALL_JENA, *FAST,
+                 "model=gru", "dataset=jena", f"dataset.path={jena_csv}", *SMALL_JENA, *SAID,
                  f"tracking.uri={uri}", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
+    assert [line[:3] for line in job_lines(out.stderr)] == [
+        (str(k), "3", "done") for k in (1, 2, 3)]  # N: the search's n_trials
     client, parent, children = sweep_runs(uri)
     assert len(children) == 3 and parent.data.tags["seqexp.sweeper"] == "OptunaSweeper"
     assert {r.info.status for r in children} == {"FINISHED"}

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
+from seqexp import progress
 from seqexp.data import BINARY, DataInfo, Splits, register
 from seqexp.data.download import cached_arrays, local_or_download, sha256sum
 from seqexp.data.schemas import RawImdbConfig
@@ -50,7 +51,8 @@ def _sorted_reviews(found: dict) -> dict[str, tuple[list[str], np.ndarray]]:
 def _from_tar(source: Path) -> dict:
     found = {(part, label): [] for part in FOLDERS for label in LABELS}
     try:
-        with open(source, "rb") as raw:
+        with open(source, "rb") as raw, progress.stage(
+                f"read {source.name}", total=source.stat().st_size, unit="B") as bar:
             gz = gzip.GzipFile(fileobj=raw) if raw.read(2) == b"\x1f\x8b" else None
             raw.seek(0)
             with tarfile.open(fileobj=gz or raw, mode="r|") as archive:
@@ -60,6 +62,8 @@ def _from_tar(source: Path) -> dict:
                         data = archive.extractfile(member).read()
                         found[match[1], match[2]].append(
                             (match[3], data.decode("utf-8", errors="replace")))
+                    bar.update_to(raw.tell())  # of the file as stored (compressed)
+            bar.result = f"{sum(map(len, found.values())):,} reviews"
             # tarfile takes a stream cut short at a block boundary for the archive's end;
             # the gzip layer does not: reading it to its end raises EOFError if truncated
             while gz is not None and gz.read(1 << 20):
@@ -73,14 +77,14 @@ def _from_tar(source: Path) -> dict:
 
 def _from_folder(source: Path) -> dict:
     root = source if (source / "train").is_dir() else source / "aclImdb"
-    found = {}
-    for part in FOLDERS:
-        for label in LABELS:
-            folder = root / part / label
-            files = sorted(folder.glob("*.txt")) if folder.is_dir() else []
-            found[part, label] = [(f.name, f.read_text(encoding="utf-8", errors="replace"))
-                                  for f in files]
-    return found
+    listed = {(part, label): sorted((root / part / label).glob("*.txt"))
+              if (root / part / label).is_dir() else []
+              for part in FOLDERS for label in LABELS}
+    with progress.stage(f"read {source.name}", total=sum(map(len, listed.values())),
+                        unit="reviews") as bar:
+        return {where: [(f.name, f.read_text(encoding="utf-8", errors="replace"))
+                        for f in bar.wrap(files)]
+                for where, files in listed.items()}
 
 
 def read_reviews(source: Path) -> dict[str, tuple[list[str], np.ndarray]]:

@@ -23,16 +23,19 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig
 
+from seqexp import progress
 from seqexp.data import NEXT_CHAR, DataInfo, Splits, register
 from seqexp.data.schemas import TextConfig
 from seqexp.errors import SeqexpError
 
 UNKNOWN = ""  # alphabet[0]: any character outside the alphabet
+CHUNK = 1 << 21  # characters turned into ids at once
 
 
 @dataclasses.dataclass
@@ -129,14 +132,21 @@ def alphabet_of(text: str, min_count: int, limit: int) -> list[str]:
     return [UNKNOWN, *kept]
 
 
-def char_ids(text: str, alphabet: list[str]) -> np.ndarray:
-    """int32 id of every character (0 outside the alphabet), vectorized on code points."""
-    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+def char_ids(text: str, alphabet: list[str], done: Callable[[int], None] | None = None,
+             ) -> np.ndarray:
+    """int32 id of every character (0 outside the alphabet), vectorized on code points, a
+    chunk of characters at a time (``done(n)`` is told of each: a progress bar)."""
     known = np.array([ord(c) for c in alphabet[1:]], dtype=np.uint32)  # sorted
-    at = np.searchsorted(known, points)
-    hit = at < len(known)
-    hit[hit] = known[at[hit]] == points[hit]
-    return np.where(hit, at + 1, 0).astype(np.int32)
+    out = np.empty(len(text), dtype=np.int32)
+    for lo in range(0, len(text), CHUNK):
+        points = np.frombuffer(text[lo:lo + CHUNK].encode("utf-32-le"), dtype=np.uint32)
+        at = np.searchsorted(known, points)
+        hit = at < len(known)
+        hit[hit] = known[at[hit]] == points[hit]
+        out[lo:lo + len(points)] = np.where(hit, at + 1, 0)
+        if done is not None:
+            done(len(points))
+    return out
 
 
 @register(TextConfig)
@@ -158,8 +168,11 @@ def load_text(cfg: DictConfig) -> Splits:
     n = len(text)
     val_start = int(round(n * (1.0 - cfg.val_fraction - cfg.test_fraction)))
     test_start = int(round(n * (1.0 - cfg.test_fraction)))
-    alphabet = alphabet_of(text[:val_start], cfg.min_char_count, cfg.max_alphabet)
-    ids = char_ids(text, alphabet)
+    with progress.stage(f"built the character corpus of {path.name}", total=n,
+                        unit="characters") as bar:
+        alphabet = alphabet_of(text[:val_start], cfg.min_char_count, cfg.max_alphabet)
+        ids = char_ids(text, alphabet, bar.update)
+        bar.result = f"{n:,} characters, an alphabet of {len(alphabet) - 1}"
     parts = {
         "train": windows_between(ids, 0, val_start, cfg.maxlen, cfg.step),
         "val": windows_between(ids, val_start, test_start, cfg.maxlen, cfg.step),

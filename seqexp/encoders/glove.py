@@ -9,7 +9,7 @@ import io
 import re
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import keras
 import numpy as np
 from omegaconf import DictConfig
 
+from seqexp import progress
 from seqexp.data import Splits
 from seqexp.data.download import cached_arrays, local_or_download, sha256sum
 from seqexp.encoders import Batching, Encoded, register
@@ -35,9 +36,11 @@ _DIM_IN_NAME = re.compile(r"(\d+)d\.txt$")
 
 
 @contextmanager
-def _glove_text(path: Path, dim: int) -> Iterator[tuple[io.TextIOBase, str]]:
+def _glove_text(path: Path, dim: int,
+                ) -> Iterator[tuple[io.TextIOBase, str, Callable[[], int], int]]:
     """The text stream of a GloVe file (.txt, .txt.gz, or the member of a .zip whose name
-    says ``{dim}d``), and the name to show in messages."""
+    says ``{dim}d``), the name to show in messages, and how many of how many bytes have been
+    read (of the file as stored, or of the zip member unpacked)."""
     if path.suffix == ".zip":
         with zipfile.ZipFile(path) as archive:
             members = [m for m in archive.namelist() if m.endswith(".txt")]
@@ -52,23 +55,27 @@ def _glove_text(path: Path, dim: int) -> Iterator[tuple[io.TextIOBase, str]]:
                 raise SeqexpError(f"{path.name} has no {dim}d vectors (it holds {held}): set "
                                   f"encoder.dim to one of {dims or 'the dims it has'}")
             with archive.open(pick[0]) as raw:
-                yield io.TextIOWrapper(raw, encoding="utf-8"), f"{path.name}:{pick[0]}"
-    elif path.suffix == ".gz":
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            yield fh, path.name
+                yield (io.TextIOWrapper(raw, encoding="utf-8"), f"{path.name}:{pick[0]}",
+                       raw.tell, archive.getinfo(pick[0]).file_size)
     else:
-        with open(path, encoding="utf-8") as fh:
-            yield fh, path.name
+        with open(path, "rb") as raw:
+            binary = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
+            yield (io.TextIOWrapper(binary, encoding="utf-8"), path.name, raw.tell,
+                   path.stat().st_size)
 
 
 def read_glove(path: Path, dim: int, words: set[str]) -> dict[str, np.ndarray]:
     """The vectors of ``words`` found in a GloVe text file (first occurrence wins). The file's
     dimension must equal ``dim``; a malformed line is an error naming its number."""
     found: dict[str, np.ndarray] = {}
+    number = 0
     try:
-        with _glove_text(path, dim) as (lines, name):
+        with _glove_text(path, dim) as (lines, name, position, size), \
+                progress.stage(f"parsed {name}", total=size, unit="B") as bar:
             checked = False
             for number, line in enumerate(lines, 1):
+                if number % 4096 == 0:
+                    bar.update_to(position())
                 line = line.rstrip()
                 if not line:
                     continue
@@ -89,6 +96,8 @@ def read_glove(path: Path, dim: int, words: set[str]) -> dict[str, np.ndarray]:
                     raise SeqexpError(
                         f"{name} line {number} is not 'word v1 ... v{dim}' ({err}): "
                         "fix or re-download the GloVe file") from None
+            bar.update_to(size)
+            bar.result = f"{number:,} vectors ({len(found):,} of the vocabulary's words)"
     except (OSError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as err:
         raise SeqexpError(f"cannot read GloVe vectors from {path} ({err.__class__.__name__}: "
                           f"{str(err)[:80]}): pass a GloVe .txt, .txt.gz or .zip as "

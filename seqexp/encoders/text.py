@@ -19,14 +19,17 @@ and :mod:`~seqexp.encoders.glove`):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import keras
 import numpy as np
 import scipy.sparse as sp
 
+from seqexp import progress
 from seqexp.data import Splits
 from seqexp.data.batches import Batches
 from seqexp.data.download import cached_arrays
@@ -138,6 +141,19 @@ def csr_from_arrays(arrays: dict, prefix: str) -> sp.csr_matrix:
 # --------------------------------------------------------------------------- vectorizing
 
 
+@contextlib.contextmanager
+def vectorizing(splits: Splits, vectorizer: Vectorizer, what: str) -> Iterator[progress.Stage]:
+    """The progress stage of fitting ``vectorizer`` on the training texts (done here) and then
+    vectorizing every part (the caller's, telling the stage of each text): a step per text and
+    pass; its line says how many texts, and the vocabulary's size."""
+    texts = sum(len(getattr(splits, part)[0]) for part in PARTS)
+    with progress.stage(f"vectorized texts ({what})", total=texts + len(splits.train[0]),
+                        unit="texts") as bar:
+        vectorizer.adapt(bar.wrap(splits.train[0]))
+        yield bar
+        bar.result = f"{texts:,} texts, a vocabulary of {len(vectorizer.vocabulary):,} tokens"
+
+
 def text_ids(splits: Splits, level: str, every_word: bool = False,
              ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], list[str]]:
     """Token ids of each part's texts, ragged as ``(flat, lengths)``, and the vocabulary
@@ -146,11 +162,12 @@ def text_ids(splits: Splits, level: str, every_word: bool = False,
     max_tokens = None if every_word else splits.info.max_words
 
     def compute() -> dict[str, np.ndarray]:
-        vectorizer = Vectorizer(level, max_tokens, "int").adapt(splits.train[0])
-        out = {"vocabulary": np.array(vectorizer.vocabulary, dtype=str)}
-        for part in PARTS:
-            out[f"{part}_flat"], out[f"{part}_lengths"] = vectorizer.ragged(
-                getattr(splits, part)[0])
+        vectorizer = Vectorizer(level, max_tokens, "int")
+        with vectorizing(splits, vectorizer, f"{level} ids") as bar:
+            out = {"vocabulary": np.array(vectorizer.vocabulary, dtype=str)}
+            for part in PARTS:
+                out[f"{part}_flat"], out[f"{part}_lengths"] = vectorizer.ragged(
+                    getattr(splits, part)[0], bar.update)
         return out
 
     key = cache_key(data=splits.info.cache_key, what="ids", level=level,
@@ -167,10 +184,13 @@ def text_bags(splits: Splits, level: str, ngrams: int, mode: str,
     max_tokens = splits.info.max_words
 
     def compute() -> dict[str, np.ndarray]:
-        vectorizer = Vectorizer(level, max_tokens, mode, ngrams).adapt(splits.train[0])
-        out = {"vocabulary": np.array(vectorizer.vocabulary, dtype=str)}
-        for part in PARTS:
-            out.update(csr_arrays(vectorizer.bags(getattr(splits, part)[0]), part))
+        grams = f", {ngrams}-grams" if ngrams > 1 else ""
+        vectorizer = Vectorizer(level, max_tokens, mode, ngrams)
+        with vectorizing(splits, vectorizer, f"{level} bags, {mode}{grams}") as bar:
+            out = {"vocabulary": np.array(vectorizer.vocabulary, dtype=str)}
+            for part in PARTS:
+                out.update(csr_arrays(vectorizer.bags(getattr(splits, part)[0], bar.update),
+                                      part))
         return out
 
     key = cache_key(data=splits.info.cache_key, what="bags", level=level, ngrams=ngrams,

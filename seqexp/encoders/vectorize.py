@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import repeat
 
 import numpy as np
@@ -128,8 +128,10 @@ class Vectorizer:
 
     # ------------------------------------------------------------------ outputs
 
-    def ragged(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """int32 ids of every text concatenated, and each text's length (``ragged=True``)."""
+    def ragged(self, texts: list[str], done: Callable[[int], None] | None = None,
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """int32 ids of every text concatenated, and each text's length (``ragged=True``);
+        ``done(n)`` is told of every chunk of ``n`` texts vectorized (a progress bar)."""
         get, oov, tokens = self._index.get, self.oov_id, self.tokens
         lengths, flats = [], []
         for lo in range(0, len(texts), CHUNK):
@@ -140,6 +142,8 @@ class Vectorizer:
                 toks.extend(row)
             flats.append(np.fromiter(map(get, toks, repeat(oov)), dtype=np.int32,
                                      count=len(toks)))
+            if done is not None:
+                done(len(texts[lo:lo + CHUNK]))
         flat = np.concatenate(flats) if flats else np.zeros(0, np.int32)
         return flat, np.array(lengths, dtype=np.int64)
 
@@ -158,11 +162,12 @@ class Vectorizer:
         out[rows, cols] = flat[np.repeat(starts, keep) + cols]
         return out
 
-    def bags(self, texts: list[str]) -> sp.csr_matrix:
+    def bags(self, texts: list[str], done: Callable[[int], None] | None = None,
+             ) -> sp.csr_matrix:
         """``(n, len(vocabulary))`` float32 rows: ``multi_hot``, ``count`` or ``tf_idf``."""
         if self.output_mode == "int":
             raise ValueError("bags need output_mode multi_hot, count or tf_idf")
-        flat, lengths = self.ragged(texts)
+        flat, lengths = self.ragged(texts, done)
         return bag_matrix(flat, lengths, len(self.vocabulary), self.output_mode, self.idf)
 
     def __call__(self, texts: list[str]):

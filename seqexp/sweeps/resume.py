@@ -25,7 +25,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from seqexp import tracking
+from seqexp import sweep_progress, tracking
 from seqexp.errors import SeqexpError
 from seqexp.sweeps import identity
 
@@ -198,6 +198,7 @@ def prepare(cfg: DictConfig) -> tuple[float | None, DictConfig]:
         run = finished[0]
         print(f"seqexp: job done before: run {run.info.run_id} ({run.info.run_name}) "
               "FINISHED, reused", file=sys.stderr)
+        sweep_progress.count_reused(run.data.metrics)  # the sweep's "job k of N" counts it
         return objective(run.data.metrics), cfg
     resumable = [r for r in children if _resumable(r)]
     for run in children:  # what this job's new run replaces

@@ -33,6 +33,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from seqexp import sweep_progress
 from seqexp.sweeps import space
 from seqexp.sweeps.resume import alive
 
@@ -158,6 +159,7 @@ class Search:
         study, url = self.study()
         retried = self.retry_dead(study)
         done = self.finished(study)
+        sweep_progress.count_done_before(self.config, done)  # "job k of N" goes on from there
         print(f"seqexp: Optuna study {self.cfg.study_name} in {url}: {done} of "
               f"{self.cfg.n_trials} trials finished"
               + (f", {len(retried)} left running by a stopped process retried" if retried
