@@ -61,7 +61,9 @@ class Record:
 
 def write_atomic(target: Path, write: Callable[[Path], None]) -> None:
     """``write(tmp)`` to a temporary file beside ``target``, flushed, then renamed onto it."""
-    suffix = ".weights.h5" if target.name.endswith(".weights.h5") else ".tmp"
+    # the writers that name their format by the file's ending (Keras, numpy) get it
+    suffix = next((end for end in (".weights.h5", ".keras", ".npy")
+                   if target.name.endswith(end)), ".tmp")
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
     os.close(fd)
     tmp_path = Path(tmp)

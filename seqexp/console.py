@@ -35,13 +35,17 @@ _NATIVE_NOISE = re.compile(
     r"|[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]"
     r"|E\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] failed call to cuInit)")
 
-# (logger, messages dropped from it below WARNING, or every message matching)
+# logger: its messages below WARNING are dropped, and those matching the pattern at any level
 _QUIET_LOGGERS = {
     "mlflow.store.db.utils": None,  # "Creating initial MLflow database tables..."
     "alembic.runtime.migration": None,  # "Context impl SQLiteImpl", "Will assume ..."
-    "mlflow.system_metrics.system_metrics_monitor": None,  # "Started monitoring ..."
+    # "Started monitoring ...", and while a store is away (seqexp says so in one line)
+    # "Failed to get mlflow run", "Failed to log system metrics", "Error terminating ..."
+    "mlflow.system_metrics.system_metrics_monitor": re.compile(
+        "^(Failed to (get|log)|Error terminating)"),
     "mlflow.models.model": None,
     "matplotlib.font_manager": re.compile("building the font cache"),
+    "urllib3.connectionpool": re.compile("^Retrying "),  # one per failed request to a store
 }
 
 
@@ -51,7 +55,7 @@ def debug() -> bool:
 
 
 class _Drop(logging.Filter):
-    """Drops a logger's records below WARNING, or those whose message matches ``pattern``.
+    """Drops a logger's records below WARNING, and those whose message matches ``pattern``.
     A filter on the logger itself, so it survives MLflow's and Hydra's ``dictConfig``
     (which reset the levels of existing loggers, not their filters)."""
 
@@ -60,9 +64,9 @@ class _Drop(logging.Filter):
         self.pattern = pattern
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.pattern is None:
-            return record.levelno >= logging.WARNING
-        return not self.pattern.search(record.getMessage())
+        if record.levelno < logging.WARNING:
+            return False
+        return self.pattern is None or not self.pattern.search(record.getMessage())
 
 
 def quiet_loggers() -> None:

@@ -16,6 +16,7 @@ from seqexp import (
     models,
     neighbours,
     progress,
+    provenance,
     sweep_progress,
     tracking,
     train,
@@ -118,7 +119,9 @@ def train_job(cfg: DictConfig) -> Outcome:
     keras.utils.set_random_seed(cfg.trainer.seed)
     keras.backend.clear_session()
     with tracking.open_run(cfg) as run:
-        run.set_tags({"keras_backend": keras.backend.backend(), "device": tracking.device()})
+        run.set_tags({"device": tracking.device()})
+        if not run.resumed:  # the code, packages and versions that recreate the run
+            provenance.record(run, keras.backend.backend())
         splits = data.load(cfg.dataset)
         task = splits.task
         run.set_tags({"data.source": splits.info.source,
@@ -262,15 +265,18 @@ def describe(cfg: DictConfig, splits, results: dict[str, float],
 
 
 def log_model(run, cfg: DictConfig, encoded, model) -> None:
-    """The model as an MLflow model (``tracking.log_keras_model``), unless the store is away:
-    the training's outcome stands (its best weights wait in the run's folder)."""
-    if not cfg.tracking.get("log_model", True) or run.store_error is not None:
+    """The model as an MLflow model (``tracking.log_keras_model``); while the store is away
+    it waits in the run's folder with its input example, and seqexp-flush logs it."""
+    if not cfg.tracking.get("log_model", True):
         return
     if hasattr(encoded.val, "dense_rows"):  # text batches (their bags maybe sparse)
         example = encoded.val.dense_rows(2)
     else:
         example = encoded.val[0][0][:2]
-    try:
-        tracking.log_keras_model(run, model, example)
-    except tracking.store_errors() as err:
-        run.store_error = tracking.short(err)
+    if run.store_error is None:
+        try:
+            tracking.log_keras_model(run, model, example)
+            return
+        except tracking.store_errors() as err:
+            run.store_error = tracking.short(err)
+    tracking.keep_model(run, model, example)  # seqexp-flush logs it

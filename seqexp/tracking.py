@@ -12,7 +12,6 @@ import io
 import json
 import os
 import socket
-import subprocess
 import sys
 import time
 import types
@@ -101,16 +100,6 @@ def experiment_id(client, name: str) -> str:
         if found is None:
             raise
         return found.experiment_id
-
-
-def git_commit() -> str | None:
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
 
 
 def device() -> str:
@@ -305,7 +294,10 @@ def end_run(run: Run, status: str) -> None:
     try:
         if run.folder is not None and run.folder.is_dir():
             run.upload_outcome()
-        run.client.set_terminated(run.id, status)
+        with contextlib.redirect_stdout(io.StringIO()):  # MLflow's "View run ..." lines
+            run.client.set_terminated(run.id, status)
+        if status == "FINISHED":
+            print(f"seqexp: run {run.id} FINISHED: {run_address(run)}")
     except store_errors() as err:
         if run.folder is None or not run.folder.is_dir():
             raise
@@ -320,6 +312,48 @@ def end_run(run: Run, status: str) -> None:
             f"is not fully recorded; its {epochs} epochs' metrics and final scores wait in "
             f"{run.folder}, its best weights in {run.folder / 'best.weights.h5'}; when the "
             f"store is back, upload them with: seqexp-flush {run.folder}") from None
+
+
+def run_address(run: Run) -> str:
+    """Where to see the run: its page on an HTTP tracking server, else its store."""
+    uri = run.uri or run.client.tracking_uri
+    if uri.startswith(("http://", "https://")):
+        experiment = run.client.get_run(run.id).info.experiment_id
+        return f"{uri.rstrip('/')}/#/experiments/{experiment}/runs/{run.id}"
+    return f"{uri} (seqexp-ui shows it)"
+
+
+MODEL_FILE, EXAMPLE_FILE = "model.keras", "input_example.npy"  # kept while the store is away
+
+
+def keep_model(run: Run, model, example) -> None:
+    """The trained model and its input example in the run's folder, for seqexp-flush to log
+    as the run's MLflow model once the store is back."""
+    import numpy as np
+
+    from seqexp.backup import write_atomic
+
+    write_atomic(run.folder / EXAMPLE_FILE, lambda tmp: np.save(tmp, example))
+    write_atomic(run.folder / MODEL_FILE, model.save)
+
+
+def flush_model(run: Run) -> None:
+    """Log the model a run kept in its folder (:func:`keep_model`), unless the run has one."""
+    kept = run.folder / MODEL_FILE
+    if not kept.exists():
+        return
+    experiment = run.client.get_run(run.id).info.experiment_id
+    if run.client.search_logged_models([experiment],
+                                       filter_string=f"source_run_id = '{run.id}'"):
+        return
+    from seqexp import console
+
+    console.load_backend()
+    import keras
+    import numpy as np
+
+    log_keras_model(run, keras.saving.load_model(kept, compile=False),
+                    np.load(run.folder / EXAMPLE_FILE))
 
 
 def flush(folder: Path) -> str:
@@ -339,10 +373,9 @@ def flush(folder: Path) -> str:
     if DESCRIPTION_TAG in recorded.data.tags:
         run.uploaded.add("description.md")
     run.uploaded.update(a.path for a in client.list_artifacts(run.id))
-    try:
-        end_run(run, pending["status"])
-    except SeqexpError:
-        raise
+    if pending["status"] == "FINISHED":
+        flush_model(run)
+    end_run(run, pending["status"])
     pending_file.unlink()
     return (f"run {run.id}: {len(run._logged_steps or ())} epochs' metrics, the final scores "
             f"and artifacts are in {run.uri}; status {pending['status']}")
@@ -511,9 +544,8 @@ def open_run(cfg: DictConfig) -> Iterator[Run]:
             run.log_text(OmegaConf.to_yaml(resolved), "config.yaml")
         from seqexp.sweeps.identity import JOB_TAG, job_digest
 
-        run.set_tags({"mlflow.source.git.commit": git_commit(), "seqexp.pid": os.getpid(),
-                      "seqexp.host": socket.gethostname(), JOB_TAG: job_digest(cfg),
-                      **context_tags()})
+        run.set_tags({"seqexp.pid": os.getpid(), "seqexp.host": socket.gethostname(),
+                      JOB_TAG: job_digest(cfg), **context_tags()})
         yield run
         status = "FINISHED"
     except KeyboardInterrupt:

@@ -84,6 +84,26 @@ def assert_whole(uri: str, run_id: str) -> None:
     assert {"config.yaml", "learning_curves.png", "best.weights.h5"} <= names
     # the description, kept in the run's folder while the store was away
     assert "vs naive baseline" in run.data.tags.get("mlflow.note.content", "")
+    # what a normal end records for MLflow's UI: the dataset as input, the logged model
+    assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["jena"]
+    (model,) = client.search_logged_models([run.info.experiment_id],
+                                           filter_string=f"source_run_id = '{run_id}'")
+    assert model.name == "model"
+
+
+def assert_quiet_outage(log: str, stdout: str, uri: str, run_id: str, back: bool) -> None:
+    """One warning line while the store is away, one "back" line when it returns; none of
+    urllib3's Retrying or MLflow's system-metrics warnings; seqexp's closing line with the
+    run's address, not MLflow's "View run" lines."""
+    assert log.count("seqexp: warning: the MLflow store is unavailable") == 1, log
+    assert log.count("the MLflow store is back") == (1 if back else 0), log
+    for noise in ("Retrying", "system metrics", "Failed to get mlflow run", "urllib3"):
+        assert noise not in log, log
+    assert "View run" not in stdout and "View experiment" not in stdout, stdout
+    if back:
+        experiment = MlflowClient(tracking_uri=uri).get_run(run_id).info.experiment_id
+        assert stdout.strip().splitlines()[-1] == (
+            f"seqexp: run {run_id} FINISHED: {uri}/#/experiments/{experiment}/runs/{run_id}")
 
 
 def test_server_stopped_and_restarted_mid_run_loses_no_metric(tmp_path, jena_csv):
@@ -100,11 +120,12 @@ def test_server_stopped_and_restarted_mid_run_loses_no_metric(tmp_path, jena_csv
         job.send_signal(signal.SIGSTOP)  # hold the job while the server starts again
         server = start_server(tmp_path / "server", port)
         job.send_signal(signal.SIGCONT)
-        job.communicate(timeout=600)
+        stdout, _ = job.communicate(timeout=600)
         log = err.read_text()
         assert job.returncode == 0, log[-3000:]
         assert "training goes on" in log and "store is back" in log
         assert_whole(uri, run_id)
+        assert_quiet_outage(log, stdout, uri, run_id, back=True)
     finally:
         stop_server(server)
 
@@ -115,7 +136,8 @@ def test_server_that_never_comes_back_leaves_an_upload_for_seqexp_flush(tmp_path
     server = start_server(tmp_path / "server", port)
     job, run_id, err = start_job(tmp_path, jena_csv, uri)
     stop_server(server)
-    job.communicate(timeout=600)
+    stdout, _ = job.communicate(timeout=600)
+    assert_quiet_outage(err.read_text(), stdout, uri, run_id, back=False)
     last = err.read_text().strip().splitlines()[-1]
     assert job.returncode == 2, err.read_text()[-3000:]
     assert last.startswith(f"seqexp: error: the MLflow store {uri} is unavailable")
@@ -127,7 +149,11 @@ def test_server_that_never_comes_back_leaves_an_upload_for_seqexp_flush(tmp_path
         flush = [str(Path(sys.executable).with_name("seqexp-flush")), str(folder)]
         out = subprocess.run(flush, capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr[-2000:]
-        assert_whole(uri, run_id)
+        assert out.stderr == "", out.stderr  # TensorFlow's start-up lines filtered too
+        assert_whole(uri, run_id)  # FINISHED, with description, model and dataset
+        experiment = MlflowClient(tracking_uri=uri).get_run(run_id).info.experiment_id
+        assert f"seqexp: run {run_id} FINISHED: {uri}/#/experiments/{experiment}/runs/" \
+            f"{run_id}" in out.stdout.splitlines() and "View run" not in out.stdout
         assert not (folder / "pending.json").exists()
         again = subprocess.run(flush, capture_output=True, text=True, timeout=300)
         assert again.returncode == 2 and "nothing waits" in again.stderr
