@@ -16,7 +16,6 @@ a two-line experiment config into a scratch folder on Hydra's search path
 
 from __future__ import annotations
 
-import argparse
 import functools
 import gzip
 import math
@@ -32,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
+
+from seqexp import console
 
 RUN_GROUP = "book-run"
 CHAPTER = "6"  # the table is chapter 6's; other book presets (8.1) run when named by --only
@@ -429,7 +430,7 @@ def write_outputs(frame, out: Path, title: str) -> list[Path]:
 
 
 def parse_args(argv: list[str] | None):
-    parser = argparse.ArgumentParser(
+    parser = console.ArgumentParser(
         prog="seqexp-book",
         description="Run the chapter-6 book presets whose data is at hand, each for --seeds "
                     "seeds, as one MLflow sweep, and write book.md, book.csv and book.png "
@@ -475,6 +476,7 @@ def parse_args(argv: list[str] | None):
 
 
 def main(argv: list[str] | None = None) -> None:
+    console.quiet()
     args = parse_args(argv)
     presets = load_presets()
     runs, skipped, notes = {}, {}, {}

@@ -17,6 +17,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from seqexp import console
 from seqexp.data import DATASETS, DatasetConfig
 from seqexp.encoders import ENCODERS, EncoderConfig
 from seqexp.models import MODELS, ModelConfig
@@ -166,3 +167,5 @@ def register() -> None:
         OmegaConf.register_new_resolver("seqexp.bundled", bundled_file)
     if not OmegaConf.has_resolver("seqexp.options"):
         OmegaConf.register_new_resolver("seqexp.options", group_options)
+    if not OmegaConf.has_resolver("seqexp.console_level"):
+        OmegaConf.register_new_resolver("seqexp.console_level", console.console_level)

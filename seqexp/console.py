@@ -17,6 +17,7 @@ is computed only for a template that asks for it.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
 import os
@@ -79,12 +80,32 @@ def quiet_loggers() -> None:
             logger.addFilter(_Drop(pattern))
 
 
+def quiet() -> None:
+    """What every console command sets first: TensorFlow's Python-side INFO off, the library
+    loggers filtered (no-op with ``SEQEXP_DEBUG``)."""
+    if not debug():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_loggers()
+
+
 def setup() -> None:
     """Everything the ``seqexp`` command sets before Hydra starts."""
-    if not debug():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's Python-side INFO
-    quiet_loggers()
+    quiet()
     fast_help()
+
+
+def console_level() -> str:
+    """The level of Hydra's console log handler (``hydra.job_logging``): seqexp's own INFO
+    lines (``cache hit: ...``) go to the job's log file only, unless ``SEQEXP_DEBUG``."""
+    return "INFO" if debug() else "WARNING"
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser whose usage error is one line, ``prog: error: ...``, exit code 2
+    (the usage block is what ``prog --help`` prints)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 @contextlib.contextmanager

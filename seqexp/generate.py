@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqexp import console
 from seqexp.errors import SeqexpError
 
 META = "generation.json"
@@ -140,10 +141,7 @@ def load_run_model(client, run_id: str):
     from mlflow.exceptions import MlflowException
     from omegaconf import OmegaConf
 
-    from seqexp import models
     from seqexp.data import NEXT_CHAR
-    from seqexp.encoders import InputSpec
-    from seqexp.encoders.chars import char_layers
 
     try:
         run = client.get_run(run_id)
@@ -154,6 +152,11 @@ def load_run_model(client, run_id: str):
     if task != NEXT_CHAR.name:
         raise SeqexpError(f"run {run_id} is not a text generation run (task {task}): give the "
                           "id of a dataset=text run")
+    console.load_backend()  # Keras (and TensorFlow), its native start-up lines filtered
+    from seqexp import models
+    from seqexp.encoders import InputSpec
+    from seqexp.encoders.chars import char_layers
+
     folder = Path(tempfile.mkdtemp(prefix="seqexp-generate-"))
     try:
         paths = {name: client.download_artifacts(run_id, name, str(folder))
@@ -172,7 +175,7 @@ def load_run_model(client, run_id: str):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = console.ArgumentParser(
         prog="seqexp-generate",
         description="Print text sampled from a finished dataset=text run's model.")
     p.add_argument("run_id", help="MLflow run id of a finished dataset=text run")
@@ -189,10 +192,9 @@ def parser() -> argparse.ArgumentParser:
 def generate(args: argparse.Namespace) -> str:
     if args.length < 1 or any(t <= 0 for t in args.temperatures):
         raise SeqexpError("--length must be >= 1 and every --temperatures value > 0")
-    from seqexp.tracking import client_for
+    from seqexp.tracking import client_for, existing_store
 
-    uri = args.uri or os.environ.get("MLFLOW_TRACKING_URI") or None
-    client = client_for(uri)
+    client = client_for(existing_store(args.uri))
     model, meta = load_run_model(client, args.run_id)
     seed_text = meta["seed_text"] if args.seed_text is None else args.seed_text
     if meta.get("lower"):  # the model was trained on lower-cased text
@@ -204,7 +206,7 @@ def generate(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    console.quiet()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     args = parser().parse_args(argv)
     from mlflow.exceptions import MlflowException

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from seqexp import compare
+from seqexp import compare, console
 from seqexp.compare import best_metrics, summary  # noqa: F401 (the sweep's API)
 from seqexp.data import TASKS
 from seqexp.errors import SeqexpError
@@ -186,7 +186,7 @@ def groups(client, args: argparse.Namespace) -> list[tuple[str, pd.DataFrame]]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = console.ArgumentParser(
         prog="seqexp-report", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Leaderboards of seqexp runs, best first: metric vs naive baseline, skill,\n"
                     "the params that differ, epochs, time, status; runs differing only by\n"
@@ -214,11 +214,9 @@ def open_store(uri: str | None):
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
     import mlflow
 
-    uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or mlflow.get_tracking_uri()
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
-        raise SeqexpError(f"no MLflow store at {uri}: no such file; pass --uri or set "
-                          "MLFLOW_TRACKING_URI")
-    return mlflow.MlflowClient(tracking_uri=uri)
+    from seqexp.tracking import existing_store
+
+    return mlflow.MlflowClient(tracking_uri=existing_store(uri))
 
 
 def report(args: argparse.Namespace) -> None:
@@ -240,6 +238,7 @@ def report(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    console.quiet()
     p = parser()
     args = p.parse_args(argv)
     from mlflow.exceptions import MlflowException

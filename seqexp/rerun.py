@@ -80,6 +80,7 @@ def preset(recorded, run, folder: Path) -> str:
     """Write the recorded config as ``experiment=rerun/<id>`` under ``folder``; return it."""
     body = OmegaConf.to_container(recorded, resolve=False)
     body.setdefault("trainer", {})["resume"] = None  # the store, experiment, run name: overrides
+    body.pop("sweep", None)  # how the run's sweep resumed it, its trial: not the run's settings
     choices = [{f"override /{group}": body[group]["name"]} for group in
                ("dataset", "encoder", "model")]
     name = f"{GROUP}/{run.info.run_id}"

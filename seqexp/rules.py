@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import sys
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
@@ -30,6 +31,7 @@ def validate(cfg: DictConfig) -> None:
     """Resolve ``encoder=auto``, then check ranges and combinations; raise SeqexpError."""
     check_keys(cfg)
     resolve_auto_encoder(cfg)
+    drop_unusable_mask(cfg)
     check_ranges(cfg)
     check_combination(cfg)
     if cfg.dataset.loader == "jena":
@@ -89,6 +91,16 @@ def unknown_key(key: str, valid: list[str]) -> str:
         return f"unknown key {key}; did you mean {where + '.' if where else ''}{near[0]}?"
     return (f"unknown key {key}: {where or 'the top level'} has {', '.join(names)} "
             "(free-form keys go under extra., e.g. +extra.note=...)")
+
+
+def drop_unusable_mask(cfg: DictConfig) -> None:
+    """``encoder.mask_zero=false`` for a model whose first layers cannot carry a mask (Flatten,
+    Conv1D: Keras would warn that they destroy it), said in one line; the run's params then
+    record the mask it trained with."""
+    if cfg.encoder.get("mask_zero") and not schema_of(cfg, "model").uses_mask:
+        cfg.encoder.mask_zero = False
+        print(f"seqexp: encoder.mask_zero=true turned off: model={cfg.model.name} starts with "
+              "layers that cannot use a mask (a recurrent model uses it)", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- ranges

@@ -86,6 +86,17 @@ def client_for(uri: str | None):
     return client
 
 
+def existing_store(uri: str | None) -> str:
+    """The resolved ``uri`` of a store a reader opens: a sqlite file that is not there is an
+    error, not a new empty store left behind."""
+    resolved = resolved_uri(uri or os.environ.get("MLFLOW_TRACKING_URI"))
+    if resolved.startswith("sqlite:///") and not Path(resolved.removeprefix("sqlite:///")
+                                                       .split("?")[0]).is_file():
+        raise SeqexpError(f"no MLflow store at {resolved}: no such file; pass --uri or set "
+                          "MLFLOW_TRACKING_URI")
+    return resolved
+
+
 def experiment_id(client, name: str) -> str:
     """Get or create the experiment; safe when parallel jobs race to create it."""
     from mlflow.exceptions import MlflowException
@@ -382,9 +393,10 @@ def flush(folder: Path) -> str:
 
 
 def flush_main(argv: list[str] | None = None) -> None:
-    import argparse
+    from seqexp import console
 
-    parser = argparse.ArgumentParser(
+    console.quiet()
+    parser = console.ArgumentParser(
         prog="seqexp-flush",
         description="Upload the metrics, scores and weights a run kept in its folder while "
                     "its MLflow store was unavailable, and set the run's final status.")

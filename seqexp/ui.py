@@ -33,6 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from seqexp import console
 from seqexp.errors import SeqexpError
 
 SHARE_KEY = "seqexp-compare"
@@ -40,7 +41,7 @@ SHARE_TAG = "mlflow.sharedViewState."
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = console.ArgumentParser(
         prog="seqexp-ui", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Start MLflow's UI on the store seqexp's runs went to and print the\n"
                     "address of the experiment's runs table, each run beside its baseline.",
@@ -152,8 +153,6 @@ def wait_ready(server: subprocess.Popen, base: str, log: Path | None,
 
 
 def main(argv: list[str] | None = None) -> None:
-    from seqexp import console
-
     console.setup()
     args = parser().parse_args(argv)
     try:
@@ -165,8 +164,6 @@ def main(argv: list[str] | None = None) -> None:
 
 def serve(args: argparse.Namespace) -> None:
     from mlflow.exceptions import MlflowException
-
-    from seqexp import console
 
     uri, experiment = tracking_settings(args.overrides)
     remote = uri.startswith(("http://", "https://"))

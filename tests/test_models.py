@@ -83,3 +83,55 @@ def test_too_short_sequences_get_a_clear_error():
     with pytest.raises(SeqexpError, match=r"model=conv cannot be built on inputs of shape "
                                           r"\(24, 14\).*longer sequences"):
         models.build(encoders.InputSpec(shape=(24, 14)), [], cfg.model, data.REGRESSION)
+
+
+def build_and_step(cfg, splits, caplog):
+    """Build the run's model from its encoder and train one step; return what Keras said
+    (warnings and log records) about masks."""
+    import warnings
+
+    encoded = encoders.encode(splits, cfg.encoder, Batching(8, 0, 1))
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level("WARNING"):
+        warnings.simplefilter("always")
+        net = models.build(encoded.spec, encoded.layers, cfg.model, splits.task)
+        train.compile_model(net, splits.task, cfg.trainer)
+        x, y = encoded.train[0]
+        assert np.isfinite(net.train_on_batch(x, y, return_dict=True)["loss"])
+    said = [str(w.message) for w in caught] + [r.getMessage() for r in caplog.records]
+    return net, [line for line in said if "mask" in line]
+
+
+@pytest.mark.parametrize("model", ["dense", "conv-gru", "gru"])
+def test_no_mask_reaches_a_layer_that_would_destroy_it(model, tmp_path, caplog, capsys):
+    """encoder.mask_zero=true: kept for recurrent models (which consume it), turned off in
+    one line for Flatten/Conv1D models; Keras says nothing about masks either way."""
+    from tests import textdata
+
+    npz, index, _ = textdata.make_imdb_npz(tmp_path)
+    overrides = ["dataset=imdb", f"dataset.path={npz}", f"dataset.word_index_path={index}",
+                 "dataset.num_words=15", "encoder=embedding", "encoder.mask_zero=true",
+                 f"model={model}"]
+    overrides += (["dataset.maxlen=40", "model.kernel_size=3", "model.pool_size=2"]
+                  if model.startswith("conv") else ["dataset.maxlen=20"])
+    cfg = compose_cfg(*overrides)
+    recurrent = model == "gru"
+    assert cfg.encoder.mask_zero is recurrent
+    note = capsys.readouterr().err
+    assert ("mask_zero=true turned off" in note) is not recurrent, note
+    splits = data.load(cfg.dataset)
+    net, said = build_and_step(cfg, splits, caplog)
+    assert said == [], said
+    assert net.layers[0].mask_zero is recurrent  # the Embedding the encoder placed
+
+
+def test_a_mask_into_conv1d_is_what_keras_warns_about(tmp_path, caplog):
+    """The warning the rule above prevents, so that the test above can fail."""
+    from tests import textdata
+
+    npz, index, _ = textdata.make_imdb_npz(tmp_path)
+    cfg = compose_cfg("dataset=imdb", f"dataset.path={npz}", f"dataset.word_index_path={index}",
+                      "dataset.num_words=15", "dataset.maxlen=40", "encoder=embedding",
+                      "model=conv-gru", "model.kernel_size=3", "model.pool_size=2")
+    cfg.encoder.mask_zero = True  # past validation: what the rule turns off
+    _, said = build_and_step(cfg, data.load(cfg.dataset), caplog)
+    assert said and "destroy the mask information" in said[0], said

@@ -9,7 +9,6 @@ evicted) and one folder of ``.npz`` entries per namespace (``imdb``, ``raw-imdb`
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
@@ -257,7 +256,10 @@ def folder_size(path: Path) -> int:
 
 def cache_main(argv: list[str] | None = None) -> None:
     """``seqexp-cache``: where seqexp's caches are, how big, and clearing them."""
-    parser = argparse.ArgumentParser(
+    from seqexp import console
+
+    console.quiet()
+    parser = console.ArgumentParser(
         prog="seqexp-cache",
         description="Report or clear seqexp's caches (downloads and vectorized arrays). "
                     "Root: $SEQEXP_CACHE_DIR or ~/.cache/seqexp; derived arrays are kept "

@@ -29,6 +29,9 @@ class ModelConfig:
     (:attr:`seqexp.encoders.InputSpec.layout`), "sequence" and/or "bag"."""
 
     accepts: ClassVar[frozenset] = frozenset({"sequence"})
+    # whether its first layers carry a padding mask to a layer that uses it (a recurrent one);
+    # Flatten and Conv1D cannot, so an encoder's mask is turned off for such a model
+    uses_mask: ClassVar[bool] = False
     name: str = MISSING
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import ClassVar
 
 from omegaconf import DictConfig
 
@@ -24,6 +25,7 @@ class Cell(enum.StrEnum):
 
 @dataclass
 class RecurrentConfig(ModelConfig):
+    uses_mask: ClassVar[bool] = True
     units: int = option(32, "recurrent units", min=1)
     dropout: float = option(0.0, "input dropout of the recurrent layer", min=0.0, max=0.95)
     recurrent_dropout: float = option(
@@ -56,6 +58,7 @@ class GruConfig(RecurrentConfig):
 class StackedConfig(ModelConfig):
     """Two stacked GRUs, 32 then 64 relu, with dropout (listing 6.41)."""
 
+    uses_mask: ClassVar[bool] = True
     name: str = "stacked"
     cell: Cell = option(Cell.gru, "recurrent cell")
     units: list[int] = option([32, 64], "units of each stacked layer (listing 6.41)", min=1,
