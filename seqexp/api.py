@@ -160,7 +160,7 @@ def isolated(full: DictConfig) -> Iterator[None]:
     seqexp's SIGINT/SIGTERM handlers (stop at a safe point) and then the caller's again;
     Python's and NumPy's random states and Keras's dtype policy restored (each job clears
     the Keras session and seeds itself first); the working directory unchanged; no MLflow
-    run left active."""
+    run left active that was not active before."""
     from hydra.core.hydra_config import HydraConfig
 
     from seqexp import interrupts
@@ -195,6 +195,10 @@ def _random_states() -> dict[str, Any]:
         import keras
 
         states["dtype_policy"] = keras.config.dtype_policy()
+    if "mlflow" in sys.modules:
+        import mlflow
+
+        states["mlflow_run"] = getattr(mlflow.active_run(), "info", None)
     return states
 
 
@@ -210,8 +214,9 @@ def _restore(states: dict[str, Any]) -> None:
     if "mlflow" in sys.modules:
         import mlflow
 
-        while mlflow.active_run() is not None:
-            mlflow.end_run()
+        mine = getattr(states.get("mlflow_run"), "run_id", None)
+        while (active := mlflow.active_run()) is not None and active.info.run_id != mine:
+            mlflow.end_run()  # one started during the job (seqexp's own runs are not fluent)
 
 
 # --------------------------------------------------------------------------------- sweep
@@ -227,12 +232,15 @@ def sweep(*overrides: str) -> Sweep:
     uri, experiment = tracking_settings(_tracking_overrides(overrides))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
     command = [sys.executable, "-m", cli.__name__, "-m", *overrides]
-    errors: list[str] = []
+    errors, last = [], ""
+    # its own session: a Ctrl-C reaches it once, forwarded below (a second one would stop
+    # the job at once instead of at a safe point)
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=env, bufsize=1) as child:
+                          env=env, bufsize=1, start_new_session=True) as child:
         try:
             for line in child.stdout:
                 print(line, end="", flush=True)
+                last = line.strip() or last
                 if line.startswith("seqexp: error: "):
                     errors.append(line.rstrip("\n")[len("seqexp: error: "):])
             code = child.wait()
@@ -240,10 +248,13 @@ def sweep(*overrides: str) -> Sweep:
             child.send_signal(signal.SIGINT)
             child.wait()
             raise
+    if code not in (0, 1):  # refused (2) or stopped: its line is the reason
+        raise SeqexpError(errors[-1] if errors else f"the sweep stopped (exit code {code}): "
+                          f"{last}")
     parent = _sweep_parent(uri, experiment, child.pid)
-    if parent is None or code == 2:  # refused: its line is the reason
-        raise SeqexpError(errors[-1] if errors else
-                          f"the sweep stopped (exit code {code}) before it opened its run")
+    if parent is None:
+        raise SeqexpError(f"the sweep opened no parent run in {uri} (experiment "
+                          f"{experiment!r}): {last}")
     client = _store(uri)
     children = client.search_runs([client.get_run(parent).info.experiment_id],
                                   f"tags.`mlflow.parentRunId` = '{parent}'")

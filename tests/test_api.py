@@ -164,7 +164,9 @@ def test_sweep_is_the_command_s_multirun(tmp_path, jena_csv, new_store, capsys):
             f"tags.`mlflow.parentRunId` = '{result.parent_run_id}'")}
 
 
-def test_a_refused_sweep_raises_its_line(tmp_path, new_store):
-    uri = new_store(tmp_path / "refused.db")
-    with pytest.raises(SeqexpError, match="^In 'config': Could not find 'model/nope'"):
-        api.sweep("model=nope,dense", f"tracking.uri={uri}")
+def test_a_refused_sweep_raises_its_line(tmp_path, capsys):
+    uri = f"sqlite:///{tmp_path / 'refused.db'}"
+    with pytest.raises(SeqexpError, match="^Could not override 'trainer.epochz'"):
+        api.sweep("model=dense,gru", "trainer.epochz=3", f"tracking.uri={uri}")
+    assert "seqexp: error: Could not override 'trainer.epochz'" in capsys.readouterr().out
+    assert not (tmp_path / "refused.db").exists()  # refused before any run was opened
