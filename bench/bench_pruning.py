@@ -23,7 +23,7 @@ def search(folder: Path, pruner: str, args) -> dict:
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{folder / 'mlflow.db'}"
-    command = [sys.executable, "-m", "seqexp.run", "hparams_search=jena-optuna",
+    command = [sys.executable, "-m", "seqexp.cli.run", "hparams_search=jena-optuna",
                f"hydra/sweeper/pruner={pruner}", f"hydra.sweeper.n_trials={args.trials}",
                "hydra.sweeper.params={model: 'choice(gru)', model.units: 'choice(8, 16, 32)', "
                "trainer.learning_rate: 'tag(log, interval(0.00001, 0.1))'}",

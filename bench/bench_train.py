@@ -49,9 +49,9 @@ def compose(preset: str, *overrides: str):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
 
-    from seqexp import config
+    from seqexp.config import schemas
 
-    config.register()
+    schemas.register()
     with initialize_config_module(version_base="1.3", config_module="seqexp.conf"):
         return hydra_compose("config", overrides=[f"experiment=book/{preset}", *overrides])
 
@@ -118,7 +118,8 @@ def with_waits(rows: list) -> list:
 def build(cfg, spec, layers, task):
     import keras
 
-    from seqexp import models, train
+    from seqexp import models
+    from seqexp.training import train
 
     keras.utils.set_random_seed(0)
     train.set_precision(cfg.trainer.precision)
@@ -243,7 +244,7 @@ def format_row(row) -> str:
 def environment() -> str:
     import keras
 
-    from seqexp.tracking import device
+    from seqexp.tracking.lifecycle import device
 
     backend = keras.backend.backend()
     module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[backend]

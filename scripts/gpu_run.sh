@@ -27,7 +27,7 @@ cp bench/RESULTS.md "$OUT/RESULTS_$BACKEND.md"
 
 python3 -c "from seqexp.data.synthetic import write_jena_csv; write_jena_csv('/tmp/jena.csv')"
 start=$(date +%s)
-python3 -m seqexp.run experiment=book/6.39-gru dataset.path=/tmp/jena.csv trainer.workers=4 \
+python3 -m seqexp.cli.run experiment=book/6.39-gru dataset.path=/tmp/jena.csv trainer.workers=4 \
   "tracking.uri=sqlite:///$OUT/mlflow_$BACKEND.db" hydra.run.dir=/tmp/seqexp-run \
   2>&1 | tee "$OUT/preset_$BACKEND.log"
 echo "listing 6.39, 20 epochs x 500 steps + validation, $BACKEND: $(( $(date +%s) - start )) s" \

@@ -92,9 +92,9 @@ def _compose(overrides: tuple[str, ...] | list[str]) -> tuple[DictConfig, DictCo
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from seqexp import config
+    from seqexp.config import schemas
 
-    config.register()
+    schemas.register()
     if GlobalHydra.instance().is_initialized():
         raise SeqexpError("Hydra is already initialized in this process (inside a Hydra app, "
                           "or an unclosed hydra.initialize): call seqexp's API outside it")
@@ -106,12 +106,12 @@ def _compose(overrides: tuple[str, ...] | list[str]) -> tuple[DictConfig, DictCo
     job = copy.deepcopy(cfg)  # as Hydra's run_job hands it to the task function
     with read_write(job), open_dict(job):
         del job["hydra"]
-    config.validate(job)  # which also fills what follows from others (encoder=auto)
+    schemas.validate(job)  # which also fills what follows from others (encoder=auto)
     return cfg, job
 
 
 def _one_line(err: BaseException) -> str:
-    from seqexp.run import one_line
+    from seqexp.config.messages import one_line
 
     return one_line(err)
 
@@ -129,7 +129,7 @@ def run(*overrides: str) -> Result:
         from seqexp import console
 
         console.load_backend()
-        from seqexp.job import train_job
+        from seqexp.training.job import train_job
 
         outcome = train_job(cfg)
     return _result(outcome)
@@ -138,15 +138,14 @@ def run(*overrides: str) -> Result:
 def _result(outcome) -> Result:
     import pandas as pd
 
-    from seqexp import tracking
+    from seqexp.tracking.store import resolved_uri, tracking_uri
 
     results, naive = outcome.results, outcome.naive
     metric = next(k[len("best_val_"):] for k in results
                   if k.startswith("best_val_") and f"naive_val_{k[len('best_val_'):]}" in naive)
     history = pd.DataFrame(outcome.epochs, index=pd.RangeIndex(1, len(outcome.epochs) + 1,
                                                               name="epoch"))
-    return Result(run_id=outcome.run_id, uri=tracking.resolved_uri(
-                      tracking.tracking_uri(outcome.config)),
+    return Result(run_id=outcome.run_id, uri=resolved_uri(tracking_uri(outcome.config)),
                   metric=metric, best=results[f"best_val_{metric}"],
                   baseline=naive[f"naive_val_{metric}"], skill=results["val_skill"],
                   best_epoch=int(results["best_epoch"]), metrics={**naive, **results},
@@ -163,7 +162,7 @@ def isolated(full: DictConfig) -> Iterator[None]:
     run left active that was not active before."""
     from hydra.core.hydra_config import HydraConfig
 
-    from seqexp import interrupts
+    from seqexp.training import interrupts
 
     folder = Path(full.hydra.run.dir).resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -226,8 +225,8 @@ def sweep(*overrides: str) -> Sweep:
     same launchers and sweepers), its output shown as it comes; return its :class:`Sweep`.
     A refused sweep raises :class:`SeqexpError` with its line; failed jobs do not raise:
     they are counted (``failed``) and are rows of the leaderboard."""
-    from seqexp import run as cli
-    from seqexp.ui import tracking_settings
+    from seqexp.cli import run as cli
+    from seqexp.reporting.ui import tracking_settings
 
     uri, experiment = tracking_settings(_tracking_overrides(overrides))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
@@ -301,15 +300,16 @@ def leaderboard(experiment: str = "seqexp", sweep: str | None = None,
     ``./mlflow.db``)."""
     import argparse
 
-    from seqexp import report
+    from seqexp.reporting.compare import summary
+    from seqexp.reporting.leaderboard import PARENT, board, selection, top_level
 
     client = _store(uri)
     with _store_errors(uri):
-        runs, parents = report.selection(client, argparse.Namespace(experiment=experiment,
-                                                                    sweep=sweep))
-        rows = (runs[runs[report.PARENT].eq(parents["run_id"].iloc[0])] if sweep
-                else report.top_level(runs))
-        return report.summary(report.board(client, rows))
+        runs, parents = selection(client, argparse.Namespace(experiment=experiment,
+                                                             sweep=sweep))
+        rows = (runs[runs[PARENT].eq(parents["run_id"].iloc[0])] if sweep
+                else top_level(runs))
+        return summary(board(client, rows))
 
 
 def ui_address(experiment: str = "seqexp", uri: str | None = None,
@@ -317,7 +317,7 @@ def ui_address(experiment: str = "seqexp", uri: str | None = None,
     """The address of the experiment's runs table in MLflow's UI served at ``base`` (what
     ``seqexp-ui`` prints and serves; an ``http(s)://`` store is its own UI), its comparison
     view (baseline, best, skill columns) saved."""
-    from seqexp import ui
+    from seqexp.reporting import ui
 
     client = _store(uri)
     if client.tracking_uri.startswith(("http://", "https://")):
@@ -332,9 +332,9 @@ def ui_address(experiment: str = "seqexp", uri: str | None = None,
 
 
 def _store(uri: str | None):
-    from seqexp import report
+    from seqexp.reporting.leaderboard import open_store
 
-    return report.open_store(uri)
+    return open_store(uri)
 
 
 @contextlib.contextmanager

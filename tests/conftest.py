@@ -11,10 +11,10 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import pytest  # noqa: E402
 from hydra import compose, initialize_config_module  # noqa: E402
 
-from seqexp import config  # noqa: E402
+from seqexp.config import schemas  # noqa: E402
 from seqexp.data.synthetic import write_jena_csv  # noqa: E402
 
-config.register()
+schemas.register()
 
 # A small Jena-format record and splits/windows scaled to it (book ratios, 10x smaller).
 SMALL_JENA = ["dataset.lookback=144", "dataset.step=6", "dataset.delay=12",
@@ -26,7 +26,7 @@ def compose_cfg(*overrides: str, validate: bool = True):
     with initialize_config_module(version_base="1.3", config_module="seqexp.conf"):
         cfg = compose("config", overrides=list(overrides))
     if validate:
-        config.validate(cfg)
+        schemas.validate(cfg)
     return cfg
 
 

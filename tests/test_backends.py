@@ -21,8 +21,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seqexp import config, data, models, train
+from seqexp import data, models
+from seqexp.config import schemas
 from seqexp.encoders import Batching, encode
+from seqexp.training import train
 from tests import textdata
 from tests.conftest import SMALL_JENA, compose_cfg
 from tests.test_end_to_end import only_run
@@ -32,7 +34,7 @@ BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 NO_TF = BACKEND != "tensorflow"
 # runs seqexp with `import tensorflow` failing, as on a machine without it
 BLOCK_TF = ("import sys, runpy; sys.modules['tensorflow'] = None; "
-            "runpy.run_module('seqexp.run', run_name='__main__', alter_sys=True)")
+            "runpy.run_module('seqexp.cli.run', run_name='__main__', alter_sys=True)")
 
 TEXT_ENCODERS = {
     "onehot": ["encoder=onehot"],
@@ -46,7 +48,7 @@ TEXT_ENCODERS = {
 }
 TOKEN_ENCODERS = {k: v for k, v in TEXT_ENCODERS.items()
                   if k not in ("onehot-tfidf-bigrams", "onehot-char")}
-MODELS = list(config.GROUPS["model"].options())
+MODELS = list(schemas.GROUPS["model"].options())
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +154,8 @@ def test_a_job_runs_end_to_end(dataset, files, jena_csv, tmp_path):
             "trainer.epochs=2", "trainer.steps_per_epoch=2", "trainer.batch_size=8",
             "trainer.verbose=0", f"tracking.uri={uri}"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": BACKEND}
-    command = [sys.executable, "-c", BLOCK_TF] if NO_TF else [sys.executable, "-m", "seqexp.run"]
+    command = ([sys.executable, "-c", BLOCK_TF] if NO_TF
+               else [sys.executable, "-m", "seqexp.cli.run"])
     out = subprocess.run([*command, *args], cwd=tmp_path, env=env, capture_output=True,
                          text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]

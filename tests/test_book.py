@@ -16,7 +16,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from scipy import stats
 
-from seqexp import book
+from seqexp.reporting.book import presets, render, sources, verdicts
 from tests.conftest import compose_cfg
 from tests.textdata import (
     COMMON,
@@ -37,18 +37,18 @@ RAW_SMALL = ["raw-imdb:dataset.train_samples=20", "raw-imdb:dataset.val_samples=
 
 def seqexp_book(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "seqexp.book", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "seqexp.cli.book", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=900)
 
 
 def test_every_preset_states_what_the_book_reports():
-    presets = [p for p in book.load_presets() if p.chapter == book.CHAPTER]
-    assert len(presets) == 15
-    for preset in presets:
+    chapter = [p for p in presets.load_presets() if p.chapter == presets.CHAPTER]
+    assert len(chapter) == 15
+    for preset in chapter:
         assert preset.book["listing"] == preset.name.split("-")[0], preset.name
         assert preset.metric in ("best_val_mae", "best_val_acc"), preset.name
         assert (preset.metric == "best_val_mae") == (preset.dataset == "jena")
-        low, high = book.book_range(preset)
+        low, high = verdicts.book_range(preset)
         assert low is not None and low <= high, preset.name
         reported = preset.book.get("reported")
         assert reported is None or low <= reported <= high, preset.name
@@ -58,16 +58,16 @@ def test_every_preset_states_what_the_book_reports():
 
 
 def test_verdicts_follow_the_metrics_direction():
-    mae = book.Preset("6.39-gru", "jena", "numeric", None,
+    mae = presets.Preset("6.39-gru", "jena", "numeric", None,
                       {"listing": "6.39", "metric": "best_val_mae", "reported": 0.265,
                        "range": [0.26, 0.27]})
-    acc = book.Preset("6.27-lstm", "imdb", "embedding", 32,
+    acc = presets.Preset("6.27-lstm", "imdb", "embedding", 32,
                       {"listing": "6.27", "metric": "best_val_acc", "reported": 0.89,
                        "range": [0.87, 0.9]})
-    assert book.verdict(mae, 0.262) == "within the book's range"
-    assert book.verdict(mae, 0.25) == "better" and book.verdict(mae, 0.3) == "worse"
-    assert book.verdict(acc, 0.91) == "better" and book.verdict(acc, 0.8) == "worse"
-    assert book.verdict(acc, 0.88) == "within the book's range"
+    assert verdicts.verdict(mae, 0.262) == "within the book's range"
+    assert verdicts.verdict(mae, 0.25) == "better" and verdicts.verdict(mae, 0.3) == "worse"
+    assert verdicts.verdict(acc, 0.91) == "better" and verdicts.verdict(acc, 0.8) == "worse"
+    assert verdicts.verdict(acc, 0.88) == "within the book's range"
 
 
 def test_without_data_every_preset_is_skipped_with_why(tmp_path):
@@ -90,11 +90,11 @@ def test_without_data_every_preset_is_skipped_with_why(tmp_path):
 
 def test_glove_without_vectors_is_skipped(tmp_path):
     archive = make_aclimdb_tar(tmp_path, train=5, test=2)
-    preset = [p for p in book.load_presets() if p.encoder == "glove"][0]
-    overrides, why = book.plan(preset, book.Sources(raw_imdb=archive))
+    preset = [p for p in presets.load_presets() if p.encoder == "glove"][0]
+    overrides, why = sources.plan(preset, sources.Sources(raw_imdb=archive))
     assert overrides is None and why.startswith("no GloVe vectors: pass --glove")
     glove = make_glove(tmp_path, glove_vectors(COMMON, 7), fmt="txt")
-    overrides, _ = book.plan(preset, book.Sources(raw_imdb=archive, glove=glove))
+    overrides, _ = sources.plan(preset, sources.Sources(raw_imdb=archive, glove=glove))
     assert overrides == {"dataset": {"path": str(archive)},
                          "encoder": {"path": str(glove), "dim": 7}}
 
@@ -106,19 +106,19 @@ def fake_run(name: str, **metrics: float) -> SimpleNamespace:
 
 
 def test_one_seed_has_no_spread_and_no_interval():
-    presets = book.load_presets(["6.7-imdb-embedding", "6.27-lstm"])
+    chosen = presets.load_presets(["6.7-imdb-embedding", "6.27-lstm"])
     values = [0.88, 0.89, 0.86]
     runs = [fake_run("book/6.7-imdb-embedding seed=0", best_val_acc=0.762, naive_val_acc=0.5)]
     runs += [fake_run(f"book/6.27-lstm seed={i}", best_val_acc=v, naive_val_acc=0.49)
              for i, v in enumerate(values)]
-    frame = book.table(presets, runs, {}, {}).set_index("listing")
+    frame = verdicts.table(chosen, runs, {}, {}).set_index("listing")
     one, three = frame.loc["6.7"], frame.loc["6.27"]
     assert one["runs"] == 1 and one["mean"] == 0.762
     assert pd.isna(one["std"]) and pd.isna(one["ci_low"]) and pd.isna(one["ci_high"])
     half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / np.sqrt(3)
     assert three["ci_low"] == pytest.approx(np.mean(values) - half)
     assert three["ci_high"] == pytest.approx(np.mean(values) + half)
-    md = book.markdown(frame.reset_index(), "t")
+    md = render.markdown(frame.reset_index(), "t")
     assert "| 0.7620 +- n/a (1) | n/a | 0.5000 |" in md and "+- 0.0000" not in md
     assert (f"| 0.8767 +- {np.std(values, ddof=1):.4f} (3) | [{np.mean(values) - half:.4f}, "
             f"{np.mean(values) + half:.4f}] | 0.4900 |") in md
@@ -161,8 +161,8 @@ def test_book_quick_on_generated_data_is_one_sweep(tmp_path, jena_csv):
     assert gru["std"] == pytest.approx(pd.Series(values).std())
     assert gru["naive"] == pytest.approx(
         [r for r in children if "gru" in r.info.run_name][0].data.metrics["naive_val_mae"])
-    assert gru["verdict"] in book.VERDICTS and gru["book_reported"] == 0.265
-    assert rows.loc["6.12"]["verdict"] in book.VERDICTS
+    assert gru["verdict"] in verdicts.VERDICTS and gru["book_reported"] == 0.265
+    assert rows.loc["6.12"]["verdict"] in verdicts.VERDICTS
     assert "GloVe 12d" in rows.loc["6.12"]["notes"]
     assert rows.loc["6.7"]["verdict"].startswith("skipped: no imdb.npz") and \
         rows.loc["6.7"]["runs"] == 0
@@ -204,4 +204,4 @@ def test_every_preset_quick_on_generated_data(tmp_path, jena_csv):
     frame = pd.read_csv(tmp_path / "book" / "book.csv", dtype={"listing": str})
     frame = frame[frame["listing"].str.startswith("6.")]
     assert len(frame) == 15 and (frame["runs"] == 1).all()
-    assert frame["verdict"].isin(book.VERDICTS).all()
+    assert frame["verdict"].isin(verdicts.VERDICTS).all()

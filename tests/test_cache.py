@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from seqexp.cli import cache
 from seqexp.data import download
 
 
@@ -58,10 +59,10 @@ def test_cache_is_bounded_least_recently_used_first(tmp_path, monkeypatch):
 
 def test_report_and_clear(tmp_path, capsys):
     download.cached_arrays("unit", {"a": 4}, lambda: arrays(1000))
-    download.cache_main([])
+    cache.main([])
     out = capsys.readouterr().out
     assert str(tmp_path / "cache") in out and "unit" in out and "at most 4096 MB" in out
-    download.cache_main(["--clear", "unit"])
+    cache.main(["--clear", "unit"])
     assert "removed" in capsys.readouterr().out
     assert not (tmp_path / "cache" / "unit").exists()
 

@@ -9,19 +9,19 @@ import pytest
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 
-from seqexp import config
+from seqexp.config import schemas
 from seqexp.errors import SeqexpError
 from tests.conftest import compose_cfg
 
 DATASETS = ["jena", "jena-sample", "imdb", "raw-imdb"]
-MODELS = list(config.GROUPS["model"].options())
+MODELS = list(schemas.GROUPS["model"].options())
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_every_model_composes_on_jena(model):
     cfg = compose_cfg(f"model={model}", "dataset=jena")
     assert cfg.model.name == model
-    assert OmegaConf.get_type(cfg.model) is config.GROUPS["model"].options()[model]
+    assert OmegaConf.get_type(cfg.model) is schemas.GROUPS["model"].options()[model]
     assert cfg.encoder.name == "numeric"  # encoder=auto resolves to the dataset's default
 
 
@@ -104,7 +104,7 @@ def test_unknown_key_fails_at_composition():
 def test_out_of_range_values_are_refused(override, message):
     cfg = compose_cfg("dataset=jena", override, validate=False)
     with pytest.raises(SeqexpError, match=message.replace("[", r"\[").replace("=", "=")):
-        config.validate(cfg)
+        schemas.validate(cfg)
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -117,7 +117,7 @@ def test_out_of_range_values_are_refused(override, message):
 def test_incompatible_combinations_are_refused(overrides, message):
     cfg = compose_cfg(*overrides, validate=False)
     with pytest.raises(SeqexpError, match=message):
-        config.validate(cfg)
+        schemas.validate(cfg)
 
 
 def test_config_errors_do_not_import_the_heavy_libraries():
@@ -125,7 +125,7 @@ def test_config_errors_do_not_import_the_heavy_libraries():
     code = (
         "import sys\n"
         "sys.argv = ['seqexp', 'dataset=jena', 'encoder=glove']\n"
-        "from seqexp import run\n"
+        "from seqexp.cli import run\n"
         "try:\n    run.main()\nexcept SystemExit as e:\n    code = e.code\n"
         "heavy = [m for m in ('tensorflow', 'keras', 'mlflow') if m in sys.modules]\n"
         "print('HEAVY', heavy, 'EXIT', code)\n"
@@ -139,13 +139,13 @@ def test_config_errors_do_not_import_the_heavy_libraries():
 
 
 def test_help_names_every_option():
-    out = subprocess.run([sys.executable, "-m", "seqexp.run", "--help"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "seqexp.cli.run", "--help"], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0
     groups = {line.split()[0]: line for line in out.stdout.splitlines()
               if line.startswith("  ") and line.split()}
     for group in ("dataset", "encoder", "model"):
-        for option in config.GROUPS[group].options():
+        for option in schemas.GROUPS[group].options():
             if group != "dataset" or option in ("jena", "imdb", "raw-imdb"):
                 assert option in groups[group], (group, option)
     assert "jena-sample" in groups["dataset"] and "schema" not in out.stdout
@@ -164,7 +164,7 @@ def test_help_names_every_option():
                             "1.2/advanced/override_grammar/basic for details"),
 ])
 def test_config_errors_are_one_line_from_the_exception_objects(overrides, line):
-    from seqexp.run import one_line
+    from seqexp.config.messages import one_line
 
     with pytest.raises(Exception) as info:
         compose_cfg(*overrides)
@@ -191,7 +191,7 @@ def test_keys_outside_the_schemas_are_refused_naming_the_nearest(overrides, line
 
 
 def test_free_form_keys_go_under_extra_and_are_params():
-    from seqexp.tracking import params_of
+    from seqexp.tracking.run import params_of
 
     cfg = compose_cfg("+extra.note=first try", "+extra.ticket.id=17")
     assert OmegaConf.to_container(cfg.extra) == {"note": "first try", "ticket": {"id": 17}}

@@ -14,7 +14,9 @@ import pytest
 import scipy.sparse
 from omegaconf import OmegaConf
 
-from seqexp import config, data, models
+from seqexp import data, models
+from seqexp.config import schemas
+from seqexp.config.rules import check_onehot
 from seqexp.data.schemas import ImdbConfig
 from seqexp.encoders import Batching, encode
 from seqexp.encoders import bags as bag_encoders
@@ -24,7 +26,6 @@ from seqexp.encoders.hashing import hash_buckets
 from seqexp.encoders.schemas import EmbeddingConfig, GloveConfig, HashConfig, OneHotConfig
 from seqexp.encoders.vectorize import Vectorizer
 from seqexp.errors import SeqexpError
-from seqexp.rules import check_onehot
 from tests import textdata
 from tests.conftest import compose_cfg
 
@@ -323,7 +324,7 @@ ENCODERS = {
     "glove": ["encoder=glove", "encoder.dim=6"],
 }
 BAGS = {"onehot", "onehot-tfidf-bigrams", "onehot-sparse-nb", "hash"}
-MODELS = list(config.GROUPS["model"].options())
+MODELS = list(schemas.GROUPS["model"].options())
 # What a model sees is one of three kinds of input: word ids into an Embedding (embedding,
 # glove, embedding-masked), ids one-hot per step (onehot-seq, hash-seq, onehot-char), or a bag
 # of words (dense only). Every model trains a step on each of the first two kinds; the other

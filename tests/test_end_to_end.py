@@ -15,7 +15,7 @@ from tests.conftest import SMALL_JENA
 
 def seqexp(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "seqexp.run", *args], cwd=cwd, env=full_env,
+    return subprocess.run([sys.executable, "-m", "seqexp.cli.run", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=600)
 
 

@@ -104,7 +104,7 @@ def test_a_character_device_is_not_a_regular_file(tmp_path):
 # (sys.modules of the process that ran seqexp's main).
 CLI = """
 import contextlib, io, json, sys
-from seqexp import run
+from seqexp.cli import run
 out = []
 for argv in json.loads(sys.argv[1]):
     sys.argv = ["seqexp", *argv]

@@ -23,7 +23,7 @@ def start_job(tmp_path, jena_csv, uri: str, epochs_logged: int):
     """Start a slow job; return it and its run id once it has logged ``epochs_logged``."""
     args = ["dataset=jena", f"dataset.path={jena_csv}", *SMALL_JENA, *SLOW_EPOCHS,
             f"tracking.uri={uri}"]
-    job = subprocess.Popen([sys.executable, "-m", "seqexp.run", *args], cwd=tmp_path,
+    job = subprocess.Popen([sys.executable, "-m", "seqexp.cli.run", *args], cwd=tmp_path,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     client = MlflowClient(tracking_uri=uri)
@@ -93,7 +93,7 @@ def test_sigkill_leaves_a_dead_run_that_the_report_flags_and_ends(tmp_path, jena
     job, run_id = start_job(tmp_path, jena_csv, uri, epochs_logged=1)
     job.kill()
     job.communicate(timeout=60)
-    report = [sys.executable, "-m", "seqexp.report", "--uri", uri, "--out", str(tmp_path / "r")]
+    report = [sys.executable, "-m", "seqexp.cli.report", "--uri", uri, "--out", str(tmp_path / "r")]
     shown = subprocess.run(report, capture_output=True, text=True, timeout=120)
     assert "RUNNING (dead)" in shown.stdout, shown.stdout + shown.stderr
     ended = subprocess.run([*report, "--end-dead"], capture_output=True, text=True, timeout=120)

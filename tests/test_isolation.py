@@ -16,7 +16,7 @@ from tests.conftest import SMALL_JENA
 
 def test_two_runs_started_at_once_in_an_empty_folder(tmp_path, jena_csv):
     shared = tmp_path / "ckpt"
-    args = [sys.executable, "-m", "seqexp.run", "dataset=jena", f"dataset.path={jena_csv}",
+    args = [sys.executable, "-m", "seqexp.cli.run", "dataset=jena", f"dataset.path={jena_csv}",
             *SMALL_JENA, "model=dense", "trainer.epochs=1", "trainer.steps_per_epoch=2",
             "trainer.verbose=0", f"trainer.checkpoint_dir={shared}"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}

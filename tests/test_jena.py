@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqexp import data, evaluate
+from seqexp import data
 from seqexp.data.synthetic import JENA_COLUMNS
 from seqexp.data.windows import WindowBatches, Windows, book_generator
 from seqexp.errors import SeqexpError
+from seqexp.training import evaluate
 from tests.conftest import SMALL_JENA, compose_cfg
 
 

@@ -6,13 +6,15 @@ import keras
 import numpy as np
 import pytest
 
-from seqexp import config, data, encoders, models, train
+from seqexp import data, encoders, models
+from seqexp.config import schemas
 from seqexp.encoders import Batching
 from seqexp.errors import SeqexpError
+from seqexp.training import train
 from tests.conftest import SMALL_JENA, compose_cfg
 
 
-@pytest.mark.parametrize("model", list(config.GROUPS["model"].options()))
+@pytest.mark.parametrize("model", list(schemas.GROUPS["model"].options()))
 def test_model_trains_a_step_on_jena(model, jena_csv):
     # conv stacks need long sequences (book: 240 steps): sample every 2nd row for them
     step = ["dataset.step=2"] if model.startswith("conv") else []

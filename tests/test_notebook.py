@@ -65,7 +65,7 @@ def test_the_chapter_notebook_runs_and_the_gru_beats_the_baseline(tmp_path):
     assert run.info.status == "FINISHED" and run.data.metrics["val_skill"] > 0
     assert address.endswith(f"#/experiments/{run.info.experiment_id}/runs?workflowType="
                             "machine_learning&viewStateShareKey=seqexp-compare")
-    report = subprocess.run([sys.executable, "-m", "seqexp.report", "--uri",
+    report = subprocess.run([sys.executable, "-m", "seqexp.cli.report", "--uri",
                              f"sqlite:///{tmp_path / 'mlflow.db'}", "--out", str(tmp_path / "r")],
                             capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert report.returncode == 0, report.stderr[-2000:]

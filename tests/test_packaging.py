@@ -22,7 +22,7 @@ def test_every_package_folder_is_declared():
     declared = set(tomllib.loads((ROOT / "pyproject.toml").read_text())
                    ["tool"]["setuptools"]["packages"])
     code = {p for p in _folders(ROOT / "seqexp", "seqexp", (".py",))
-            if not p.startswith("seqexp.conf")}
+            if p != "seqexp.conf" and not p.startswith("seqexp.conf.")}
     conf = _folders(ROOT / "conf", "seqexp.conf", (".yaml", ".py"))
     parents = {p.rsplit(".", n)[0] for p in code | conf for n in range(1, p.count("."))}
     # Hydra's plugins live in the hydra_plugins namespace package (no __init__.py of its own)

@@ -117,7 +117,7 @@ def test_preset_is_exact_to_the_book(preset):
 
 
 def test_the_book_block_is_not_a_param():
-    from seqexp.tracking import params_of
+    from seqexp.tracking.run import params_of
 
     cfg = compose_cfg("experiment=book/6.39-gru")
     params = params_of(OmegaConf.to_container(cfg, resolve=True))

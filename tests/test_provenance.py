@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from seqexp import provenance
+from seqexp.tracking import provenance
 
 
 def git(repo, *args):
@@ -113,7 +113,7 @@ def test_seqexp_rerun_recreates_a_recorded_run(tmp_path, new_store):
 
     from mlflow.tracking import MlflowClient
 
-    from seqexp.config import bundled_file
+    from seqexp.config.schemas import bundled_file
     from tests.test_end_to_end import only_run, seqexp
 
     uri = new_store(tmp_path / "s.db")

@@ -23,7 +23,7 @@ SEARCH = ["hparams_search=jena-optuna", "hydra.sweeper.n_trials=6",
 def search(folder, *more: str):
     folder.mkdir()
     uri = f"sqlite:///{folder / 'mlflow.db'}"
-    out = subprocess.run([sys.executable, "-m", "seqexp.run", *SEARCH, *more,
+    out = subprocess.run([sys.executable, "-m", "seqexp.cli.run", *SEARCH, *more,
                           f"tracking.uri={uri}"], cwd=folder, capture_output=True, text=True,
                          timeout=1800)
     assert out.returncode == 0, out.stderr[-3000:]

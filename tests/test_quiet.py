@@ -82,8 +82,8 @@ def test_store_creation_and_the_font_cache_notice_are_silent_unless_debugging(tm
 JOB = """
 import logging, sys
 import hydra
-from seqexp import config
-config.register()
+from seqexp.config import schemas
+schemas.register()
 
 @hydra.main(version_base="1.3", config_path="pkg://seqexp.conf", config_name="config")
 def job(cfg):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from mlflow.tracking import MlflowClient
 
-from seqexp import book
+from seqexp.reporting.book import presets, verdicts
 from tests.conftest import compose_cfg
 from tests.test_real_text import real_file
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("preset", ["6.7-imdb-embedding", "6.46-imdb-conv"])
 def test_listing_on_the_real_imdb_lands_in_the_books_range(tmp_path, preset):
-    from seqexp.job import run_job
+    from seqexp.training.job import run_job
 
     npz = real_file("imdb.npz")
     index = real_file("imdb_word_index.json")
@@ -33,9 +33,9 @@ def test_listing_on_the_real_imdb_lands_in_the_books_range(tmp_path, preset):
     (run,) = client.search_runs([client.get_experiment_by_name("seqexp").experiment_id])
     assert run.info.status == "FINISHED"
     assert run.data.params["dataset.path"] == str(npz)
-    (listing,) = book.load_presets([preset])
-    low, high = book.book_range(listing)
+    (listing,) = presets.load_presets([preset])
+    low, high = verdicts.book_range(listing)
     accuracy = run.data.metrics[listing.metric]
     assert low <= accuracy <= high, (preset, accuracy, (low, high))
-    assert book.verdict(listing, accuracy) == "within the book's range"
+    assert verdicts.verdict(listing, accuracy) == "within the book's range"
     assert run.data.metrics["naive_val_acc"] == pytest.approx(0.5, abs=0.02)

@@ -55,7 +55,7 @@ def test_best_raw_imdb_preset_passes_090_on_the_test_reviews(tmp_path):
     listing stays below)."""
     from mlflow.tracking import MlflowClient
 
-    from seqexp.job import run_job
+    from seqexp.training.job import run_job
 
     archive = real_file("aclImdb_v1_nofeat.tar.gz", "aclImdb_v1.tar.gz")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -71,7 +71,7 @@ def test_best_raw_imdb_nb_preset_passes_nbsvm_on_the_test_reviews(tmp_path):
     the 0.915 asked of the 3-seed mean (seeds 0/1/2 measured 0.9222-0.9230)."""
     from mlflow.tracking import MlflowClient
 
-    from seqexp.job import run_job
+    from seqexp.training.job import run_job
 
     archive = real_file("aclImdb_v1_nofeat.tar.gz", "aclImdb_v1.tar.gz")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"

@@ -10,16 +10,17 @@ import pytest
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
-from seqexp import config, data, encoders, models
+from seqexp import data, encoders, models
+from seqexp.config import schemas
+from seqexp.config.registry import name_of, option
 from seqexp.data import Task
 from seqexp.models import ModelConfig
-from seqexp.registry import name_of, option
 from tests.conftest import compose_cfg
 
 
 @pytest.mark.parametrize("group", ["dataset", "encoder", "model"])
 def test_every_option_has_a_builder(group):
-    registry = config.GROUPS[group]
+    registry = schemas.GROUPS[group]
     for name in registry.options():
         if name != "auto":  # resolved to the dataset's default encoder before building
             assert callable(registry.builder(name)), (group, name)
@@ -72,7 +73,7 @@ def _declare_and_build_tiny():
 
         return [keras.layers.Flatten(), keras.layers.Dense(cfg.units)]
 
-    config.register()
+    schemas.register()
     cfg = compose_cfg("model=tiny", "model.units=3")
     assert OmegaConf.get_type(cfg.model) is TinyConfig and cfg.model.units == 3
     model = models.build(encoders.InputSpec(shape=(5, 2)), [], cfg.model,

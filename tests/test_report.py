@@ -15,7 +15,10 @@ import pytest
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
-from seqexp import report, tables
+from seqexp.cli.report import main as report_main
+from seqexp.reporting import tables
+from seqexp.reporting.compare import best_metrics, summary
+from seqexp.reporting.leaderboard import leaderboard, write_leaderboard
 
 HOST = socket.gethostname()
 SHARED = {"dataset.name": "jena", "dataset.lookback": "720", "trainer.epochs": "2"}
@@ -86,7 +89,7 @@ def store(tmp_path_factory) -> dict:
 
 def cli(*args: str, capsys) -> tuple[int, str, str]:
     try:
-        report.main(list(args))
+        report_main(list(args))
         code = 0
     except SystemExit as exit_:
         code = exit_.code
@@ -95,7 +98,7 @@ def cli(*args: str, capsys) -> tuple[int, str, str]:
 
 
 def test_sweep_leaderboard_is_best_first_with_only_differing_params(store):
-    df = report.leaderboard(store["client"], parent_run_id=store["ids"]["parent"])
+    df = leaderboard(store["client"], parent_run_id=store["ids"]["parent"])
     assert list(df["run"]) == ["model=lstm", "model=gru", "model=conv", "model=bad"]
     assert list(df["rank"][:3]) == [1, 2, 3] and pd.isna(df["rank"][3])
     assert [c for c in df.columns if "." in c] == ["model.name", "model.units"]  # not dataset.*
@@ -109,7 +112,7 @@ def test_sweep_leaderboard_is_best_first_with_only_differing_params(store):
 
 def test_top_level_runs_exclude_sweeps_and_only_dead_local_processes_are_flagged(store):
     exp = store["client"].get_experiment_by_name("seqexp").experiment_id
-    df = report.leaderboard(store["client"], experiment_id=exp)
+    df = leaderboard(store["client"], experiment_id=exp)
     assert set(df["run"]) == {"alive", "other-host"}
     assert set(df["status"]) == {"RUNNING"}
     assert not [c for c in df.columns if "." in c]  # the same params everywhere
@@ -117,10 +120,10 @@ def test_top_level_runs_exclude_sweeps_and_only_dead_local_processes_are_flagged
 
 def test_binary_task_ranks_highest_accuracy_first(store):
     exp = store["client"].get_experiment_by_name("imdb").experiment_id
-    df = report.leaderboard(store["client"], experiment_id=exp)
+    df = leaderboard(store["client"], experiment_id=exp)
     assert list(df["run"]) == ["gru", "dense", "conv"]
     assert [c for c in df.columns if "." in c] == ["model.name"]
-    table = report.format_table(df)
+    table = tables.format_table(df)
     assert table.splitlines()[0].split() == ["#", "run", "status", "best_val_acc",
                                              "naive_val_acc", "val_skill", "epochs", "time"]
     assert "+0.760" in table and "model.name" not in table
@@ -197,7 +200,7 @@ def test_missing_store_and_unreachable_server_fail_fast(tmp_path, capsys, monkey
 
 
 def test_command_runs_without_tensorflow(store, tmp_path):
-    code = ("import sys; from seqexp.report import main; main(sys.argv[1:]); "
+    code = ("import sys; from seqexp.cli.report import main; main(sys.argv[1:]); "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     out = subprocess.run([sys.executable, "-c", code, "--uri", store["uri"], "--experiment",
                           "imdb", "--out", str(tmp_path)], capture_output=True, text=True,
@@ -221,14 +224,14 @@ def test_mixed_tasks_rank_within_each_task_and_failed_runs_go_last(store):
         client.log_batch(run.info.run_id, [Metric(k, v, 0, 0) for k, v in
                                            {**metrics, **naive}.items()])
         client.set_terminated(run.info.run_id, "FINISHED" if task else "FAILED", end_time=62000)
-    df = report.leaderboard(client, experiment_id=exp)
+    df = leaderboard(client, experiment_id=exp)
     assert list(df["run"]) == ["mae-b", "mae-c", "mae-a", "acc-high", "acc-low", "failed"]
     assert list(df["rank"][:5]) == [1, 2, 3, 1, 2] and pd.isna(df["rank"][5])
     assert "task" in df.columns and df["duration_s"][0] == 61.0
-    assert "1m01s" in report.format_table(df)
-    assert report.summary(df) is df  # no seeds: one row per run
+    assert "1m01s" in tables.format_table(df)
+    assert summary(df) is df  # no seeds: one row per run
     only_failed = df[df["run"] == "failed"]
-    assert "failed" in report.format_table(only_failed)
+    assert "failed" in tables.format_table(only_failed)
 
 
 # ---------------------------------------------------------------- seed-aware comparison
@@ -278,8 +281,8 @@ def seeds(store) -> dict:
 def test_seed_replicates_are_grouped_with_intervals_and_welch_p_values(seeds):
     from scipy import stats
 
-    board = report.leaderboard(seeds["client"], parent_run_id=seeds["ids"]["main"])
-    df = report.summary(board).set_index("run")
+    board = leaderboard(seeds["client"], parent_run_id=seeds["ids"]["main"])
+    df = summary(board).set_index("run")
     assert list(df.index) == ["model=gru", "model=stacked", "model=lstm", "model=dense"]
     assert list(df["rank"]) == [1, 2, 3, 4] and list(df["n"]) == [3, 3, 1, 3]
     gru = df.loc["model=gru"]
@@ -311,8 +314,8 @@ def test_seed_replicates_are_grouped_with_intervals_and_welch_p_values(seeds):
 
 
 def test_grouped_table_says_which_configurations_cannot_be_told_apart(seeds):
-    board = report.leaderboard(seeds["client"], parent_run_id=seeds["ids"]["main"])
-    table = report.format_table(report.summary(board))
+    board = leaderboard(seeds["client"], parent_run_id=seeds["ids"]["main"])
+    table = tables.format_table(summary(board))
     header = table.splitlines()[0]
     for column in ("#", "run", "n", "best_val_mae", "95% CI", "val_skill", "skill 95% CI",
                    "beats baseline", "p vs best"):
@@ -328,19 +331,19 @@ def test_grouped_table_says_which_configurations_cannot_be_told_apart(seeds):
 
 
 def test_beating_the_baseline_needs_the_whole_skill_interval_above_zero(seeds):
-    board = report.leaderboard(seeds["client"], parent_run_id=seeds["ids"]["boundary"])
-    df = report.summary(board).set_index("run")
+    board = leaderboard(seeds["client"], parent_run_id=seeds["ids"]["boundary"])
+    df = summary(board).set_index("run")
     assert df.loc["model=above", "val_skill_ci_low"] == pytest.approx(0.000635, abs=2e-6)
     assert df.loc["model=below", "val_skill_ci_low"] == pytest.approx(-0.000111, abs=2e-6)
     assert list(df.loc[["model=above", "model=below"], "beats_baseline"]) == [True, False]
 
 
 def test_runs_whose_seeds_do_not_replicate_keep_the_per_run_table(seeds):
-    board = report.leaderboard(seeds["client"], parent_run_id=seeds["ids"]["single"])
-    assert report.summary(board) is board
+    board = leaderboard(seeds["client"], parent_run_id=seeds["ids"]["single"])
+    assert summary(board) is board
     assert list(board["run"]) == ["model=gru,trainer.seed=0", "model=dense,trainer.seed=1"]
-    assert "p vs best" not in report.format_table(board)
-    assert report.best_metrics(board) == {"sweep.best_val_mae": pytest.approx(0.3),
+    assert "p vs best" not in tables.format_table(board)
+    assert best_metrics(board) == {"sweep.best_val_mae": pytest.approx(0.3),
                                           "sweep.naive_val_mae": pytest.approx(0.4),
                                           "sweep.val_skill": pytest.approx(0.25),
                                           "sweep.best_val_mae_degc": pytest.approx(2.4),
@@ -350,8 +353,8 @@ def test_runs_whose_seeds_do_not_replicate_keep_the_per_run_table(seeds):
 def test_sweep_files_and_metrics_of_the_best_configuration(seeds, tmp_path):
     from matplotlib.container import ErrorbarContainer
 
-    board = report.leaderboard(seeds["client"], parent_run_id=seeds["ids"]["main"])
-    paths = report.write_leaderboard(board, tmp_path)
+    board = leaderboard(seeds["client"], parent_run_id=seeds["ids"]["main"])
+    paths = write_leaderboard(board, tmp_path)
     assert [p.name for p in paths] == ["leaderboard.md", "leaderboard.csv", "leaderboard.png"]
     assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     csv = pd.read_csv(paths[1])
@@ -360,10 +363,10 @@ def test_sweep_files_and_metrics_of_the_best_configuration(seeds, tmp_path):
     md = paths[0].read_text()
     assert "| 1 | model=gru | 3 | 0.3200 ± 0.0200 | [0.2703, 0.3697] |" in md
     assert "not distinguishable from the best" in md
-    fig = tables.figure([("main", report.summary(board))])
+    fig = tables.figure([("main", summary(board))])
     bars = [c for c in fig.axes[0].containers if isinstance(c, ErrorbarContainer)]
     assert len(bars) == 1 and len(fig.axes[0].patches) == 4  # one bar per configuration
-    metrics = report.best_metrics(board)
+    metrics = best_metrics(board)
     assert metrics["sweep.best_val_mae_mean"] == pytest.approx(0.32)
     assert metrics["sweep.best_val_mae_ci_low"] == pytest.approx(0.32 - 0.049683, abs=1e-6)
     assert metrics["sweep.val_skill_mean"] == pytest.approx(0.2)
@@ -371,12 +374,12 @@ def test_sweep_files_and_metrics_of_the_best_configuration(seeds, tmp_path):
 
 
 def test_seed_replicates_that_all_failed_are_one_unranked_row(seeds, tmp_path):
-    board = report.leaderboard(seeds["client"], parent_run_id=seeds["ids"]["failed"])
-    df = report.summary(board)
+    board = leaderboard(seeds["client"], parent_run_id=seeds["ids"]["failed"])
+    df = summary(board)
     assert list(df["run"]) == ["model=conv"] and list(df["n"]) == [0]
     assert pd.isna(df["rank"][0]) and df["status"][0] == "FAILED"
-    assert "model=conv" in report.format_table(df) and report.best_metrics(board) == {}
-    assert report.write_leaderboard(board, tmp_path)[2].is_file()
+    assert "model=conv" in tables.format_table(df) and best_metrics(board) == {}
+    assert write_leaderboard(board, tmp_path)[2].is_file()
 
 
 def test_an_empty_experiment_and_a_sweep_without_children(store, tmp_path, capsys):
@@ -387,6 +390,6 @@ def test_an_empty_experiment_and_a_sweep_without_children(store, tmp_path, capsy
     assert code == 0, err
     assert "experiment empty has no runs" in out and (tmp_path / "leaderboard.png").is_file()
     lone = add_run(client, exp, "lone", "FINISHED", {}, {}, {})
-    board = report.leaderboard(client, parent_run_id=lone)
-    assert board.empty and report.summary(board) is board and report.best_metrics(board) == {}
-    assert report.format_table(board).split()[:2] == ["#", "run"]
+    board = leaderboard(client, parent_run_id=lone)
+    assert board.empty and summary(board) is board and best_metrics(board) == {}
+    assert tables.format_table(board).split()[:2] == ["#", "run"]

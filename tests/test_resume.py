@@ -11,10 +11,11 @@ import keras
 import numpy as np
 import pytest
 
-from seqexp import data, encoders, interrupts, models, train
-from seqexp.backup import Backup
+from seqexp import data, encoders, models
 from seqexp.encoders import Batching
 from seqexp.errors import SeqexpError
+from seqexp.training import interrupts, train
+from seqexp.training.backup import Backup
 from tests.conftest import SMALL_JENA, compose_cfg
 
 EPOCHS = 3

@@ -16,7 +16,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from seqexp import data
-from seqexp.config import bundled_file
+from seqexp.config.schemas import bundled_file
 from seqexp.data.synthetic import JENA_COLUMNS, jena_frame, write_jena_csv
 from seqexp.data.windows import Windows
 from tests.conftest import compose_cfg
@@ -118,7 +118,7 @@ def test_bundled_sample_covers_every_season_in_short_epochs():
 @pytest.mark.slow  # several TensorFlow processes: make test-slow (keeps make test <= 5 min)
 def test_default_gru_beats_persistence_in_two_epochs(tmp_path, new_store):
     """The default job (GRU on the bundled sample), two of its five epochs, in process."""
-    from seqexp.job import run_job
+    from seqexp.training.job import run_job
 
     uri = new_store(tmp_path / "mlflow.db")
     run_job(compose_cfg("trainer.epochs=2", "trainer.verbose=0", f"tracking.uri={uri}"))

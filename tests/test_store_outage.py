@@ -54,7 +54,7 @@ def stop_server(server: subprocess.Popen) -> None:
 def start_job(tmp_path: Path, jena_csv, uri: str):
     err = tmp_path / "job.err"
     job = subprocess.Popen(
-        [sys.executable, "-m", "seqexp.run", "dataset=jena", f"dataset.path={jena_csv}",
+        [sys.executable, "-m", "seqexp.cli.run", "dataset=jena", f"dataset.path={jena_csv}",
          *SMALL_JENA, "model=gru", f"trainer.epochs={EPOCHS}", "trainer.steps_per_epoch=25",
          "trainer.batch_size=32", "trainer.verbose=0", f"tracking.uri={uri}"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=open(err, "w"), text=True,

@@ -57,7 +57,7 @@ def test_twenty_random_kills_then_resume(tmp_path, jena_csv):
     while len(kills) < KILLS:
         args = (["dataset=jena", f"dataset.path={jena_csv}", *ARGS] if run_id is None
                 else [f"trainer.resume={run_id}"])
-        job = subprocess.Popen([sys.executable, "-m", "seqexp.run", *args,
+        job = subprocess.Popen([sys.executable, "-m", "seqexp.cli.run", *args,
                                 f"tracking.uri={uri}"], cwd=tmp_path, env=ENV, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         logged = len(steps(client, run_id)) if run_id else 0

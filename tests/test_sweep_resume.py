@@ -29,7 +29,7 @@ JOBS = ["trainer.epochs=3", "trainer.steps_per_epoch=4", "trainer.batch_size=32"
 def start(*args: str, cwd) -> subprocess.Popen:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     env.pop("MLFLOW_TRACKING_URI", None)
-    return subprocess.Popen([sys.executable, "-m", "seqexp.run", *args], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "seqexp.cli.run", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -89,7 +89,7 @@ def resumed_sweep(tmp_path, jena_csv, new_store, signum: int, finished: int,
     interrupted = [c for c in before if c.info.status != "FINISHED"]
     assert len(done_before) >= finished and interrupted
 
-    out = subprocess.run([sys.executable, "-m", "seqexp.run", *args, "sweep.resume=last"],
+    out = subprocess.run([sys.executable, "-m", "seqexp.cli.run", *args, "sweep.resume=last"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=1200)
     assert out.returncode == 0, out.stderr[-3000:]
     client, (again,), children = runs(uri)
@@ -144,7 +144,7 @@ def test_optuna_search_stopped_after_5_trials_resumes_to_12(tmp_path, jena_csv, 
             f"tracking.uri={uri}"]
     stopped = stop_when(start(*args, cwd=tmp_path), uri, 5, signal.SIGTERM)
     assert "sweep.resume=" in stopped.strip().splitlines()[-1]
-    out = subprocess.run([sys.executable, "-m", "seqexp.run", *args, "sweep.resume=last"],
+    out = subprocess.run([sys.executable, "-m", "seqexp.cli.run", *args, "sweep.resume=last"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=1800)
     assert out.returncode == 0, out.stderr[-3000:]
     study = optuna.load_study(study_name="seqexp-jena",

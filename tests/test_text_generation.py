@@ -15,13 +15,14 @@ import pytest
 from omegaconf import OmegaConf
 
 from scripts.make_text_corpus import Grammar
-from seqexp import config, neighbours
+from seqexp.config import schemas
 from seqexp.data import load
 from seqexp.data.schemas import TextConfig
 from seqexp.data.text import char_ids
 from seqexp.errors import SeqexpError
-from seqexp.evaluate import CharNgram
-from seqexp.generate import reweight, seed_ids
+from seqexp.training import neighbours
+from seqexp.training.evaluate import CharNgram
+from seqexp.training.generation import reweight, seed_ids
 from tests.conftest import compose_cfg
 from tests.test_bad_input import assert_clean_failure
 from tests.test_end_to_end import only_run, seqexp
@@ -280,7 +281,7 @@ def test_generation_run_end_to_end_and_seqexp_generate(tmp_path, capsys, new_sto
     bodies = [b.split(" ---\n", 1)[1] for b in text.split("--- temperature ")[1:]]
     assert all(b.startswith(meta["seed_text"]) and b[45:] in ("\n", "\n\n") for b in bodies)
 
-    from seqexp.generate import main
+    from seqexp.cli.generate import main
 
     args = [run_id, "--uri", uri, "--length", "30", "--temperatures", "0.5", "1.0",
             "--seed", "The miller"]
@@ -314,7 +315,7 @@ def test_a_bad_corpus_fails_the_run_in_one_line(tmp_path, new_store):
 def test_sweep_and_report_rank_bpc_lower_first(tmp_path, new_store):
     from mlflow.tracking import MlflowClient
 
-    from seqexp.report import main as report_main
+    from seqexp.cli.report import main as report_main
 
     uri = new_store(tmp_path / "r.db")
     client = MlflowClient(tracking_uri=uri)
@@ -336,7 +337,7 @@ def test_sweep_and_report_rank_bpc_lower_first(tmp_path, new_store):
 def test_config_range_of_generate_options():
     with pytest.raises(SeqexpError, match="generate.length=0 is too small"):
         compose_cfg("dataset=text", "generate.length=0")
-    config.validate(compose_cfg("dataset=text", "generate.every=0", validate=False))
+    schemas.validate(compose_cfg("dataset=text", "generate.every=0", validate=False))
 
 
 def test_imdb_reviews_as_a_corpus(tmp_path):

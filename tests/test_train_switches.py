@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 from hydra.errors import ConfigCompositionException
 
-from seqexp import data, models, train
-from seqexp.backup import Backup
+from seqexp import data, models
 from seqexp.encoders import Batching, encode
 from seqexp.errors import SeqexpError
 from seqexp.models.recurrent import cudnn_eligibility
+from seqexp.training import train
+from seqexp.training.backup import Backup
 from tests.conftest import SMALL_JENA, compose_cfg
 
 

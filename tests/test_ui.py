@@ -44,7 +44,7 @@ def _browser_or_skip():
 
 def start_ui(uri: str, cwd: Path) -> tuple[subprocess.Popen, str]:
     """`seqexp-ui` on ``uri``; returns it and the runs-table address it printed."""
-    ui = subprocess.Popen([sys.executable, "-m", "seqexp.ui", f"tracking.uri={uri}",
+    ui = subprocess.Popen([sys.executable, "-m", "seqexp.cli.ui", f"tracking.uri={uri}",
                            "--port", str(_free_port())],
                           cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from omegaconf import MISSING, DictConfig
 
-from seqexp.registry import Registry, option
+from seqexp.config.registry import Registry, option
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ REGRESSION = Task("regression", loss="mae", metric="mae", keras_metric="mae",
 BINARY = Task("binary", loss="binary_crossentropy", metric="acc", keras_metric="accuracy",
               output_activation="sigmoid", mode="max")
 # Next character over an alphabet: softmax, cross-entropy; scored in bits per character
-# (keras_metric "bpc" is seqexp.train.bpc, the cross-entropy / ln 2). ``outputs`` is set by
+# (keras_metric "bpc" is seqexp.training.train.bpc, the cross-entropy / ln 2). ``outputs`` is set by
 # the loader to its alphabet's size.
 NEXT_CHAR = Task("next-char", loss="sparse_categorical_crossentropy", metric="bpc",
                  keras_metric="bpc", output_activation="softmax", mode="min")

@@ -1,7 +1,7 @@
 """Find a dataset's file: a local path the user gave, or a cached download (Keras's
 ``get_file``) from the canonical address; and the cache of derived arrays (vectorized
 text), written atomically and kept under a size bound (least recently used entries go
-first). ``seqexp-cache`` reports and clears it.
+first). ``seqexp-cache`` (:mod:`seqexp.cli.cache`) reports and clears it.
 
 Layout under :func:`cache_dir`: ``downloads/`` (datasets and vectors as downloaded; never
 evicted) and one folder of ``.npz`` entries per namespace (``imdb``, ``raw-imdb``, ...).
@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -228,7 +227,7 @@ def cache_entries() -> list[Path]:
 def evict(keep: Path | None = None, limit: int | None = None) -> list[Path]:
     """Delete least recently used entries until the derived cache fits ``limit`` bytes."""
     limit = cache_limit_bytes() if limit is None else limit
-    sizes = {entry: _size(entry) for entry in cache_entries()}
+    sizes = {entry: file_size(entry) for entry in cache_entries()}
     total = sum(sizes.values())
     removed = []
     for entry, size in sizes.items():
@@ -243,7 +242,7 @@ def evict(keep: Path | None = None, limit: int | None = None) -> list[Path]:
     return removed
 
 
-def _size(path: Path) -> int:
+def file_size(path: Path) -> int:
     try:
         return path.stat().st_size
     except FileNotFoundError:
@@ -252,42 +251,3 @@ def _size(path: Path) -> int:
 
 def folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
-def cache_main(argv: list[str] | None = None) -> None:
-    """``seqexp-cache``: where seqexp's caches are, how big, and clearing them."""
-    from seqexp import console
-
-    console.quiet()
-    parser = console.ArgumentParser(
-        prog="seqexp-cache",
-        description="Report or clear seqexp's caches (downloads and vectorized arrays). "
-                    "Root: $SEQEXP_CACHE_DIR or ~/.cache/seqexp; derived arrays are kept "
-                    "under $SEQEXP_CACHE_MAX_MB (default 4096), least recently used first out.")
-    parser.add_argument("--clear", nargs="*", metavar="FOLDER",
-                        help="delete these cache folders (no name: all of them)")
-    args = parser.parse_args(argv)
-    root = cache_dir()
-    folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    if args.clear is not None:
-        chosen = [f for f in folders if not args.clear or f.name in args.clear]
-        unknown = set(args.clear) - {f.name for f in folders}
-        if unknown:
-            print(f"seqexp-cache: error: no cache folder {', '.join(sorted(unknown))} in {root}"
-                  f" (have: {', '.join(f.name for f in folders) or 'none'})", file=sys.stderr)
-            sys.exit(2)
-        for folder in chosen:
-            size = folder_size(folder)
-            shutil.rmtree(folder)
-            print(f"removed {folder} ({size / 2**20:.1f} MB)")
-        return
-    print(f"cache root: {root}")
-    total = 0
-    for folder in folders:
-        size = folder_size(folder)
-        total += size
-        print(f"  {folder.name:12s} {size / 2**20:10.1f} MB  "
-              f"{sum(1 for p in folder.rglob('*') if p.is_file())} files")
-    derived = sum(_size(p) for p in cache_entries())
-    print(f"  {'total':12s} {total / 2**20:10.1f} MB (derived arrays {derived / 2**20:.1f} MB of "
-          f"at most {cache_limit_bytes() / 2**20:.0f} MB)")

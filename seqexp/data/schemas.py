@@ -9,8 +9,8 @@ import enum
 from dataclasses import dataclass
 from typing import ClassVar
 
+from seqexp.config.registry import option
 from seqexp.data import DatasetConfig
-from seqexp.registry import option
 
 
 class Clean(enum.StrEnum):

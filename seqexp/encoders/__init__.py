@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 
 from omegaconf import MISSING, DictConfig
 
+from seqexp.config.registry import Registry
 from seqexp.data import Splits
-from seqexp.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ BY_DATA: dict[tuple[str, str], Encoder] = {}  # (option, Splits.holds): for that
 def register_for(data: str, *schemas: type) -> Callable[[Encoder], Encoder]:
     """Decorator: ``fn`` encodes splits holding ``data`` (``chars``) for these options, in
     place of the options' own encoders."""
-    from seqexp.registry import name_of
+    from seqexp.config.registry import name_of
 
     def deco(fn: Encoder) -> Encoder:
         for schema in schemas:

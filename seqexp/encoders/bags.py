@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from omegaconf import DictConfig
 
+from seqexp.config.rules import check_onehot
 from seqexp.data import Splits
 from seqexp.encoders import Batching, Encoded, register
 from seqexp.encoders.hashing import hash_buckets
@@ -24,7 +25,6 @@ from seqexp.encoders.text import (
     text_bags,
 )
 from seqexp.encoders.weighting import weighted
-from seqexp.rules import check_onehot
 
 __all__ = ["onehot", "hashed", "hash_buckets", "collision_fraction"]
 

@@ -9,8 +9,8 @@ import enum
 from dataclasses import dataclass
 from typing import ClassVar
 
+from seqexp.config.registry import option
 from seqexp.encoders import EncoderConfig
-from seqexp.registry import option
 
 TEXT = frozenset({"tokens", "text"})
 CHARS = TEXT | {"chars"}  # also a character corpus (dataset=text, next-character prediction)
@@ -107,7 +107,7 @@ class HashConfig(EncoderConfig):
 class EmbeddingConfig(EncoderConfig):
     """A learned Embedding layer (listings 6.5-6.7: dim 8; 6.22-6.27: dim 32); on dataset=text
     a character embedding. The probe words' nearest neighbours before and after training
-    and the vectors as TensorBoard-projector TSVs are logged (seqexp.neighbours)."""
+    and the vectors as TensorBoard-projector TSVs are logged (seqexp.training.neighbours)."""
 
     consumes: ClassVar[frozenset] = CHARS
     name: str = "embedding"

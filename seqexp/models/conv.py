@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from omegaconf import DictConfig
 
+from seqexp.config.registry import option
 from seqexp.encoders import InputSpec
 from seqexp.models import ModelConfig, register
-from seqexp.registry import option
 
 
 @dataclass

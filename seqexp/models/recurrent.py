@@ -13,9 +13,9 @@ from typing import ClassVar
 
 from omegaconf import DictConfig
 
+from seqexp.config.registry import option
 from seqexp.encoders import InputSpec
 from seqexp.models import ModelConfig, register
-from seqexp.registry import option
 
 
 class Cell(enum.StrEnum):

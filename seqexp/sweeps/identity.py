@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from omegaconf import DictConfig, OmegaConf
 
-from seqexp.tracking import flatten  # a config as flat ``key: value`` text, as in params
+from seqexp.tracking.run import flatten  # a config as flat ``key: value`` text, as in params
 
 JOB_TAG = "seqexp.job_digest"  # on every child run: which job it is
 SWEEP_TAG = "seqexp.sweep_digest"  # on a sweep's parent run: which sweep it is

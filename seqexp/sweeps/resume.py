@@ -25,9 +25,11 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from seqexp import sweep_progress, tracking
+from seqexp import sweep_progress
 from seqexp.errors import SeqexpError
 from seqexp.sweeps import identity
+from seqexp.tracking import lifecycle, store
+from seqexp.tracking.run import CHECKPOINT_TAG, Run
 
 RESUME_ENV = "SEQEXP_SWEEP_RESUME"  # set for a resumed sweep's jobs: match recorded children
 QUIET_DOWNLOADS = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}  # recorded configs, specs
@@ -106,7 +108,7 @@ def find_parent(client, config: DictConfig, which: str, spec: dict[str, str]):
         latest = _parents(client, experiment)
         if not latest:
             raise SeqexpError(f"sweep.resume=last: no sweep in experiment {experiment} of "
-                              f"{tracking.tracking_uri(config) or 'the default MLflow store'}; "
+                              f"{store.tracking_uri(config) or 'the default MLflow store'}; "
                               "run it without sweep.resume first")
         _refuse_differing(f"last ({latest[0].info.run_id})",
                           _recorded_spec(client, latest[0].info.run_id), spec)
@@ -115,7 +117,7 @@ def find_parent(client, config: DictConfig, which: str, spec: dict[str, str]):
         parent = client.get_run(which)
     except MlflowException:
         raise SeqexpError(f"sweep.resume={which}: no such run in "
-                          f"{tracking.tracking_uri(config) or 'the default MLflow store'}; give "
+                          f"{store.tracking_uri(config) or 'the default MLflow store'}; give "
                           "a sweep's parent run id, or last") from None
     if parent.data.tags.get("seqexp.sweep") != "true":
         raise SeqexpError(f"sweep.resume={which}: that run is not a sweep's parent run; give "
@@ -124,9 +126,9 @@ def find_parent(client, config: DictConfig, which: str, spec: dict[str, str]):
     return parent
 
 
-def reopen_parent(config: DictConfig, which: str, spec: dict[str, str]) -> tracking.Run:
+def reopen_parent(config: DictConfig, which: str, spec: dict[str, str]) -> Run:
     """The recorded parent run, RUNNING again, owned by this process."""
-    client = tracking.client_for(tracking.tracking_uri(config))
+    client = store.client_for(store.tracking_uri(config))
     parent = find_parent(client, config, which, spec)
     if parent.info.status == "RUNNING" and alive(parent.data.tags):
         raise SeqexpError(f"sweep.resume={which}: sweep {parent.info.run_id} is still running "
@@ -134,11 +136,11 @@ def reopen_parent(config: DictConfig, which: str, spec: dict[str, str]) -> track
     client.update_run(parent.info.run_id, status="RUNNING")
     if "error" in parent.data.tags:
         client.delete_tag(parent.info.run_id, "error")
-    return tracking.Run(client, parent.info.run_id, resumed=True,
-                        uri=tracking.resolved_uri(tracking.tracking_uri(config)))
+    return Run(client, parent.info.run_id, resumed=True,
+                        uri=store.resolved_uri(store.tracking_uri(config)))
 
 
-def record_spec(parent: tracking.Run, spec: dict[str, str]) -> None:
+def record_spec(parent: Run, spec: dict[str, str]) -> None:
     """What a new sweep is, on its parent run: the spec (artifact) and its digest (tag)."""
     parent.log_text(json.dumps(spec, indent=1, sort_keys=True), identity.SPEC_ARTIFACT)
     parent.set_tags({identity.SWEEP_TAG: identity.digest(spec)})
@@ -153,7 +155,7 @@ def objective(metrics: dict[str, float]) -> float:
 
 
 def _resumable(run) -> bool:
-    folder = run.data.tags.get(tracking.CHECKPOINT_TAG)
+    folder = run.data.tags.get(CHECKPOINT_TAG)
     if not folder or not os.path.isdir(folder):
         return False
     status = run.info.status
@@ -166,14 +168,15 @@ def _resumable(run) -> bool:
 
 def _validated(cfg: DictConfig) -> DictConfig:
     """``cfg`` as the job records it: validated (``encoder=auto`` resolved), or as far as
-    validation got when it refuses the config (what :func:`tracking.record_failure` sees)."""
+    validation got when it refuses the config (what
+    :func:`seqexp.tracking.lifecycle.record_failure` sees)."""
     import copy
 
-    from seqexp import config
+    from seqexp.config import schemas
 
     probe = copy.deepcopy(cfg)
     try:
-        config.validate(probe)
+        schemas.validate(probe)
     except SeqexpError:
         pass
     return probe
@@ -183,10 +186,10 @@ def prepare(cfg: DictConfig) -> tuple[float | None, DictConfig]:
     """For a job of a resumed sweep: ``(score, cfg)`` where a score means the job was done
     before (reuse it), else the config to run (``trainer.resume`` set to continue a child).
     Outside a resumed sweep: ``(None, cfg)``."""
-    parent = os.environ.get(tracking.PARENT_ENV)
+    parent = os.environ.get(lifecycle.PARENT_ENV)
     if not os.environ.get(RESUME_ENV) or not parent or cfg.trainer.get("resume"):
         return None, cfg
-    client = tracking.client_for(tracking.tracking_uri(cfg))
+    client = store.client_for(store.tracking_uri(cfg))
     experiment = client.get_run(parent).info.experiment_id
     digest = identity.job_digest(_validated(cfg))
     children = client.search_runs(

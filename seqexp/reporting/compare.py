@@ -1,13 +1,13 @@
 """Seed-aware comparison: runs that differ only by ``trainer.seed`` are replicates of one
 configuration, so a leaderboard of them compares configurations, not runs.
 
-:func:`grouped` turns a per-run leaderboard (:func:`seqexp.report.board`) into one row per
-configuration (every param except the seed and run-specific ones): n, mean, std and a 95%
-Student-t confidence interval of the metric and of the skill, whether the configuration beats
-the naive baseline (its skill interval lies entirely above 0), and the p-value of Welch's
-t-test of its metric against the best configuration's. :func:`verdict` says in words which
-configurations cannot be told apart from the best. With n=1 there is no interval and no
-p-value: they stay empty (NaN), never a made-up number.
+:func:`grouped` turns a per-run leaderboard (:func:`seqexp.reporting.leaderboard.board`) into
+one row per configuration (every param except the seed and run-specific ones): n, mean, std
+and a 95% Student-t confidence interval of the metric and of the skill, whether the
+configuration beats the naive baseline (its skill interval lies entirely above 0), and the
+p-value of Welch's t-test of its metric against the best configuration's. :func:`verdict` says
+in words which configurations cannot be told apart from the best. With n=1 there is no
+interval and no p-value: they stay empty (NaN), never a made-up number.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The ``seqexp`` entry point: compose the config with Hydra, validate it, run one job.
 
-TensorFlow, Keras and MLflow are imported only inside :func:`seqexp.job.run_job`, after the
-config has been validated, so ``seqexp --help`` and config errors answer at once.
+TensorFlow, Keras and MLflow are imported only inside :func:`seqexp.training.job.run_job`,
+after the config has been validated, so ``seqexp --help`` and config errors answer at once.
 """
 
 from __future__ import annotations
@@ -17,11 +17,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 import hydra  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
-from seqexp import config, console, interrupts  # noqa: E402
+from seqexp import console  # noqa: E402
+from seqexp.config import schemas  # noqa: E402
+from seqexp.config.messages import one_line  # noqa: E402
 from seqexp.data import files  # noqa: E402
 from seqexp.errors import SeqexpError  # noqa: E402
+from seqexp.training import interrupts  # noqa: E402
 
-config.register()
+schemas.register()
 
 
 def _multirun() -> bool:
@@ -39,7 +42,7 @@ def _fail(err: BaseException, multirun: bool, cfg: DictConfig) -> float:
     if not multirun:
         sys.exit(2)
     if not getattr(err, "run_id", None):  # failed before its run was opened
-        from seqexp.tracking import record_failure
+        from seqexp.tracking.lifecycle import record_failure
 
         try:
             record_failure(cfg, err)
@@ -63,7 +66,7 @@ def task(cfg: DictConfig) -> float | None:
             done, cfg = prepare(cfg)
             if done is not None:
                 return done
-        config.validate(cfg)
+        schemas.validate(cfg)
         if not cfg.trainer.get("resume"):  # a resumed run reads its recorded config's files
             files.check_inputs(cfg)  # missing, empty, misnamed: before TensorFlow loads
     except SeqexpError as err:
@@ -71,7 +74,7 @@ def task(cfg: DictConfig) -> float | None:
     interrupts.install()  # SIGTERM and Ctrl-C stop training at a safe point
     try:
         console.load_backend()  # TensorFlow's native start-up lines filtered out
-        from seqexp.job import run_job
+        from seqexp.training.job import run_job
 
         return run_job(cfg)
     except SeqexpError as err:
@@ -87,46 +90,6 @@ def task(cfg: DictConfig) -> float | None:
             raise
         traceback.print_exc()
         return _fail(err, multirun, cfg)
-
-
-def one_line(err: BaseException) -> str:
-    """A config error as one line, from Hydra's and OmegaConf's exception objects: the
-    option Hydra could not find with the group's options, the override it could not parse,
-    the key OmegaConf refused (an enum's allowed values named)."""
-    from hydra.errors import MissingConfigException, OverrideParseException
-    from omegaconf.errors import OmegaConfBaseException
-
-    headline = "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
-    if isinstance(err, MissingConfigException):
-        headline = str(err).splitlines()[0]
-        group = err.missing_cfg_file.rpartition("/")[0]
-        if err.options:
-            headline += f"; Available options in '{group}': {', '.join(err.options)}"
-        return headline
-    if isinstance(err, OverrideParseException):
-        return "; ".join(line.strip() for line in err.message.splitlines() if line.strip())
-    cause = err if isinstance(err, OmegaConfBaseException) else err.__cause__
-    if not isinstance(cause, OmegaConfBaseException):
-        return headline
-    allowed = enum_values(cause.object_type, cause.key)
-    if allowed is not None:
-        return f"{cause.full_key}={cause.value} is not allowed: choose one of {', '.join(allowed)}"
-    reason = str(cause.msg).splitlines()[0] if cause.msg else type(cause).__name__
-    return reason if cause is err else f"{headline}; {reason}"
-
-
-def enum_values(schema: object, key: object) -> list[str] | None:
-    """The allowed values of ``schema``'s field ``key`` when it is an enum, else None."""
-    import enum
-    import typing
-
-    try:
-        hint = typing.get_type_hints(schema).get(key)
-    except (TypeError, NameError):
-        return None
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return [str(member.value) for member in hint]
-    return None
 
 
 @contextlib.contextmanager

@@ -11,21 +11,14 @@ give the same text. The unknown-character id 0 is never drawn.
 During training (:class:`Sampler`) the samples of every ``generate.every``-th epoch and
 those of the best weights at the end are logged as text artifacts ``samples/epoch_NNN.txt``
 and ``samples/best.txt``; ``generation.json`` records the alphabet, ``maxlen`` and the seed
-text so that ``seqexp-generate`` can rebuild the model from ``config.yaml`` and
-``best.weights.h5``::
-
-    seqexp-generate RUN_ID                                # the run's own seed, 4 temperatures
-    seqexp-generate RUN_ID --seed "the old doctor " --temperatures 0.5 1.0 --length 300
-    seqexp-generate RUN_ID --uri sqlite:///mlflow.db --random-seed 7
+text so that ``seqexp-generate`` (:func:`from_run`) can rebuild the model from
+``config.yaml`` and ``best.weights.h5``.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -133,7 +126,7 @@ def generation_meta(alphabet: list[str], maxlen: int, seed_text: str, lower: boo
                        "lower": lower}, ensure_ascii=False)
 
 
-# --------------------------------------------------------------------------- seqexp-generate
+# --------------------------------------------------------------------------- after training
 
 
 def load_run_model(client, run_id: str):
@@ -174,56 +167,20 @@ def load_run_model(client, run_id: str):
     return model, meta
 
 
-def parser() -> argparse.ArgumentParser:
-    p = console.ArgumentParser(
-        prog="seqexp-generate",
-        description="Print text sampled from a finished dataset=text run's model.")
-    p.add_argument("run_id", help="MLflow run id of a finished dataset=text run")
-    p.add_argument("--seed", dest="seed_text", default=None,
-                   help="text to continue (default: the seed the run sampled from)")
-    p.add_argument("--temperatures", type=float, nargs="+", default=[0.2, 0.5, 1.0, 1.2])
-    p.add_argument("--length", type=int, default=400, help="characters per sample")
-    p.add_argument("--random-seed", type=int, default=0, help="seed of the draws")
-    p.add_argument("--uri", default=None,
-                   help="MLflow tracking URI (default: MLFLOW_TRACKING_URI or ./mlflow.db)")
-    return p
-
-
-def generate(args: argparse.Namespace) -> str:
-    if args.length < 1 or any(t <= 0 for t in args.temperatures):
+def from_run(uri: str | None, run_id: str, seed_text: str | None, temperatures: list[float],
+             length: int, random_seed: int) -> str:
+    """``seqexp-generate``: ``length`` characters at each temperature from run ``run_id``'s
+    model, after ``seed_text`` (None: the seed the run sampled from)."""
+    if length < 1 or any(t <= 0 for t in temperatures):
         raise SeqexpError("--length must be >= 1 and every --temperatures value > 0")
-    from seqexp.tracking import client_for, existing_store
+    from seqexp.tracking.store import client_for, existing_store
 
-    client = client_for(existing_store(args.uri))
-    model, meta = load_run_model(client, args.run_id)
-    seed_text = meta["seed_text"] if args.seed_text is None else args.seed_text
+    client = client_for(existing_store(uri))
+    model, meta = load_run_model(client, run_id)
+    seed_text = meta["seed_text"] if seed_text is None else seed_text
     if meta.get("lower"):  # the model was trained on lower-cased text
         seed_text = seed_text.lower()
     ids = seed_ids(seed_text, meta["alphabet"], meta["maxlen"])
-    texts = sample(model, meta["alphabet"], ids, args.temperatures, args.length,
-                   np.random.default_rng(args.random_seed))
-    return format_samples(f"run {args.run_id}", seed_text, args.temperatures, texts)
-
-
-def main(argv: list[str] | None = None) -> None:
-    console.quiet()
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    args = parser().parse_args(argv)
-    from mlflow.exceptions import MlflowException
-
-    try:
-        print(generate(args))
-    except SeqexpError as err:
-        _fail(str(err))
-    except MlflowException as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        _fail(f"cannot read the MLflow store {args.uri or '(default)'}: {first[:300]}")
-
-
-def _fail(message: str) -> None:
-    print(f"seqexp-generate: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()
+    texts = sample(model, meta["alphabet"], ids, temperatures, length,
+                   np.random.default_rng(random_seed))
+    return format_samples(f"run {run_id}", seed_text, temperatures, texts)

@@ -1,9 +1,10 @@
-"""``seqexp-report``: leaderboards of an MLflow store, read with ``mlflow.search_runs``.
+"""Leaderboards of an MLflow store (``seqexp-report``), read with ``mlflow.search_runs``.
 
 Groups: the experiment's top-level runs, then each sweep's children (oldest sweep first), or
 one sweep (``--sweep RUN_ID|latest``). Best first by the ``task`` tag's metric (``mae`` lower,
 ``acc`` higher); runs without it last; a run stopped early is ranked on its best logged epoch.
-Runs differing only by ``trainer.seed`` are grouped by configuration (:mod:`seqexp.compare`).
+Runs differing only by ``trainer.seed`` are grouped by configuration
+(:mod:`seqexp.reporting.compare`).
 ``RUNNING (dead)``: a RUNNING run whose process on this host is gone (``--end-dead`` fails it).
 """
 
@@ -17,11 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from seqexp import compare, console
-from seqexp.compare import best_metrics, summary  # noqa: F401 (the sweep's API)
 from seqexp.data import TASKS
 from seqexp.errors import SeqexpError
-from seqexp.tables import format_table, write_files
+from seqexp.reporting import compare
+from seqexp.reporting.compare import summary
+from seqexp.reporting.tables import format_table, write_files
 
 PARENT, SWEEP, NAME = "tags.mlflow.parentRunId", "tags.seqexp.sweep", "tags.mlflow.runName"
 HOST, PID = "tags.seqexp.host", "tags.seqexp.pid"
@@ -138,7 +139,7 @@ def partial_scores(client, row: pd.Series) -> dict:
     best = task.best([m.value for m in history])
     out = {f"best_val_{task.metric}": best, "epochs": len({m.step for m in history})}
     if pd.notna(naive := row.get(f"naive_val_{task.metric}")):
-        from seqexp.evaluate import skill
+        from seqexp.training.evaluate import skill
 
         out["val_skill"] = skill(task.mode, best, naive)
     return out
@@ -185,28 +186,6 @@ def groups(client, args: argparse.Namespace) -> list[tuple[str, pd.DataFrame]]:
     return [(title, summary(df)) for title, df in out]
 
 
-def parser() -> argparse.ArgumentParser:
-    p = console.ArgumentParser(
-        prog="seqexp-report", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Leaderboards of seqexp runs, best first: metric vs naive baseline, skill,\n"
-                    "the params that differ, epochs, time, status; runs differing only by\n"
-                    "trainer.seed grouped by configuration (n, mean ± std, 95% CI, Welch p).",
-        epilog="examples:\n  seqexp-report --uri sqlite:///mlflow.db --out report/\n"
-               "  seqexp-report --uri http://127.0.0.1:5000 --sweep latest\n"
-               "  seqexp-report --end-dead    # end runs whose process was killed as FAILED")
-    p.add_argument("--uri", help="tracking URI: sqlite:///path.db or http://host:port (default: "
-                   "MLFLOW_TRACKING_URI, else MLflow's default store, ./mlflow.db)")
-    p.add_argument("--experiment", default="seqexp", help="experiment name (default: %(default)s)")
-    p.add_argument("--sweep", metavar="RUN_ID",
-                   help="report only this sweep's child runs ('latest': the most recent sweep)")
-    p.add_argument("--out", type=Path, default=Path("report"),
-                   help="folder for leaderboard.md/.csv/.png (default: %(default)s/)")
-    p.add_argument("--end-dead", action="store_true",
-                   help="end the runs left RUNNING by a dead process on this host as FAILED "
-                        "(tag 'error' says which process died), print them, write no report")
-    return p
-
-
 def open_store(uri: str | None):
     """A client on ``uri`` that fails fast: no retry loop on an unreachable server, and no
     empty sqlite store created where the user pointed at a missing one."""
@@ -214,7 +193,7 @@ def open_store(uri: str | None):
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
     import mlflow
 
-    from seqexp.tracking import existing_store
+    from seqexp.tracking.store import existing_store
 
     return mlflow.MlflowClient(tracking_uri=existing_store(uri))
 
@@ -235,23 +214,3 @@ def report(args: argparse.Namespace) -> None:
     if not found:
         print(f"experiment {args.experiment} has no runs")
     print("\nwrote " + ", ".join(str(p) for p in write_files(found, args.out)))
-
-
-def main(argv: list[str] | None = None) -> None:
-    console.quiet()
-    p = parser()
-    args = p.parse_args(argv)
-    from mlflow.exceptions import MlflowException
-
-    try:
-        report(args)
-    except (SeqexpError, OSError) as err:  # OSError: --out not writable, ...
-        p.exit(2, f"seqexp-report: error: {err}\n")
-    except MlflowException as err:  # unreachable server, unknown run id, bad store
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        p.exit(2, f"seqexp-report: error: cannot read the MLflow store "
-                  f"{args.uri or '(default)'}: {first[:300]}\n")
-
-
-if __name__ == "__main__":
-    main()

@@ -4,8 +4,8 @@ A schema is a dataclass whose ``name`` default is the option's name (``model=gru
 carry a one-line ``help`` and their bounds (:func:`option`). A builder (a dataset loader, an
 encoder, a model body) is registered against its schema(s) with :meth:`Registry.register`, so
 a name is written once, in its schema. Hydra's ConfigStore is fed from the schemas
-(:func:`seqexp.config.register`); a YAML file in ``conf/<group>/`` is only needed for an option
-holding values of its own (``dataset=jena-sample``).
+(:func:`seqexp.config.schemas.register`); a YAML file in ``conf/<group>/`` is only needed for
+an option holding values of its own (``dataset=jena-sample``).
 
 Schemas live in modules that import neither TensorFlow, Keras nor MLflow (the model modules
 import Keras inside their builders; datasets and encoders, whose modules need NumPy and Keras,

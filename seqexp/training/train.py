@@ -12,11 +12,11 @@ from typing import Any
 import keras
 from omegaconf import DictConfig
 
-from seqexp import interrupts
-from seqexp.backup import Backup, Record
 from seqexp.data import Task
 from seqexp.encoders import Encoded
 from seqexp.errors import SeqexpError
+from seqexp.training import interrupts
+from seqexp.training.backup import Backup, Record
 
 
 def set_precision(precision: str) -> None:
@@ -50,7 +50,7 @@ def fit(model: keras.Model, encoded: Encoded, task: Task, cfg: DictConfig, backu
 
     Each completed epoch is committed to ``backup`` (weights, optimizer state, its metrics)
     and only then handed to ``on_epoch`` (the tracker). SIGTERM or Ctrl-C stops
-    training at the next batch end (:mod:`seqexp.interrupts`), so the epoch under way is
+    training at the next batch end (:mod:`seqexp.training.interrupts`), so the epoch under way is
     neither committed nor logged. At the end the best epoch's weights are loaded into
     ``model`` and written to ``checkpoint``. ``callbacks`` that add per-epoch
     metrics to Keras's logs run before the commit, so the backup's record holds them.

@@ -1,10 +1,11 @@
-"""``seqexp-rerun RUN_ID``: run a recorded run again from its own config, in a new run.
+"""Run a recorded run again from its own config, in a new run (``seqexp-rerun RUN_ID``).
 
 The recorded ``config.yaml`` (the resolved config the run trained with) becomes a one-off
 experiment preset: its dataset, encoder and model options are chosen in its defaults and every
 value is set as recorded, so nothing comes from today's defaults. Before it runs, it says how
-this checkout and environment differ from the run's record (:mod:`seqexp.provenance`); the new
-run's ``extra.rerun_of`` names the original. ``--check`` only says so.
+this checkout and environment differ from the run's record
+(:mod:`seqexp.tracking.provenance`); the new run's ``extra.rerun_of`` names the original.
+``--check`` only says so.
 """
 
 from __future__ import annotations
@@ -17,27 +18,12 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from seqexp import console, provenance
 from seqexp.errors import SeqexpError
+from seqexp.tracking import provenance
 
-PROG = "seqexp-rerun"
+PROG = "seqexp-rerun"  # its lines start so
 GROUP = "rerun"
 PATH_KEYS = (("dataset", "path"), ("dataset", "word_index_path"), ("encoder", "path"))
-
-
-def parser() -> console.ArgumentParser:
-    p = console.ArgumentParser(
-        prog=PROG, description="Run a recorded seqexp run again from its recorded config "
-                               "(a new MLflow run in the same experiment), after saying how the "
-                               "code and packages differ from the run's record.")
-    p.add_argument("run_id", help="MLflow run id of the run to recreate")
-    p.add_argument("--uri", help="tracking URI of the run's store (default: "
-                                 "MLFLOW_TRACKING_URI, else ./mlflow.db); the new run goes there")
-    p.add_argument("--check", action="store_true",
-                   help="only say how this checkout and environment differ from the record")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-                   help="seqexp overrides on top of the recorded config (e.g. trainer.epochs=1)")
-    return p
 
 
 def fetch(client, run_id: str, folder: Path) -> tuple[object, dict[str, str | None]]:
@@ -64,7 +50,7 @@ def fetch(client, run_id: str, folder: Path) -> tuple[object, dict[str, str | No
 def local_paths(recorded) -> list[str]:
     """Files the record names that are not here but ship with this install (the bundled
     sample and corpus): read from this install instead. Returns what it changed."""
-    from seqexp.config import bundled_file
+    from seqexp.config.schemas import bundled_file
 
     notes = []
     for group, key in PATH_KEYS:
@@ -100,7 +86,7 @@ def quoted(text: str) -> str:
 def rerun(args) -> int:
     from mlflow.tracking import MlflowClient
 
-    from seqexp.tracking import existing_store
+    from seqexp.tracking.store import existing_store
 
     uri = existing_store(args.uri)
     client = MlflowClient(tracking_uri=uri)
@@ -118,7 +104,7 @@ def rerun(args) -> int:
             print(f"{PROG}: {line}")
         name = preset(recorded, run, folder)
         experiment = client.get_experiment(run.info.experiment_id).name
-        command = [sys.executable, "-m", "seqexp.run", f"hydra.searchpath=[file://{folder}]",
+        command = [sys.executable, "-m", "seqexp.cli.run", f"hydra.searchpath=[file://{folder}]",
                    f"experiment={name}", f"tracking.uri={uri}",
                    f"tracking.experiment={experiment}",
                    f"tracking.run_name={quoted(f'rerun of {run.info.run_name}')}",
@@ -126,25 +112,3 @@ def rerun(args) -> int:
         print(f"{PROG}: rerunning {args.run_id} ({run.info.run_name}) in experiment "
               f"{experiment}", flush=True)
         return subprocess.run(command, env={**os.environ}).returncode
-
-
-def main(argv: list[str] | None = None) -> None:
-    console.quiet()
-    args = parser().parse_args(argv)
-    from mlflow.exceptions import MlflowException
-
-    try:
-        code = rerun(args)
-    except SeqexpError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        sys.exit(2)
-    except MlflowException as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        print(f"{PROG}: error: cannot read the MLflow store {args.uri or '(default)'}: "
-              f"{first[:300]}", file=sys.stderr)
-        sys.exit(2)
-    sys.exit(code)
-
-
-if __name__ == "__main__":
-    main()

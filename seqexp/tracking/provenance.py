@@ -25,7 +25,7 @@ MAX_UNTRACKED_BYTES = 1 << 20  # an untracked file larger than this is named, no
 
 def source_root() -> Path:
     """The folder holding the seqexp package (a git checkout when installed editable)."""
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]  # seqexp/tracking/provenance.py
 
 
 def git(*args: str) -> str | None:

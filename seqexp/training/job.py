@@ -8,22 +8,12 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from seqexp import (
-    data,
-    encoders,
-    evaluate,
-    generate,
-    models,
-    neighbours,
-    progress,
-    provenance,
-    sweep_progress,
-    tracking,
-    train,
-)
-from seqexp.backup import Backup
+from seqexp import data, encoders, models, progress, sweep_progress
 from seqexp.data import Task
 from seqexp.encoders import Batching
+from seqexp.tracking import conventions, lifecycle, outage, provenance, store
+from seqexp.training import evaluate, generation, neighbours, train
+from seqexp.training.backup import Backup
 
 
 def output_dir() -> Path:
@@ -113,13 +103,13 @@ def train_job(cfg: DictConfig) -> Outcome:
     import keras
 
     if cfg.trainer.get("resume"):
-        cfg = tracking.recorded_config(cfg)
+        cfg = lifecycle.recorded_config(cfg)
     share_gpus()
     progress.set_verbose(cfg.trainer.verbose)  # the data stages' bars and lines follow it
     keras.utils.set_random_seed(cfg.trainer.seed)
     keras.backend.clear_session()
-    with tracking.open_run(cfg) as run:
-        run.set_tags({"device": tracking.device()})
+    with lifecycle.open_run(cfg) as run:
+        run.set_tags({"device": lifecycle.device()})
         if not run.resumed:  # the code, packages and versions that recreate the run
             provenance.record(run, keras.backend.backend())
         splits = data.load(cfg.dataset)
@@ -155,10 +145,10 @@ def train_job(cfg: DictConfig) -> Outcome:
         callbacks += [c for c in [pruning.callback(cfg, run, task.history)] if c is not None]
         if task.name == "next-char":  # samples of text during training (book 8.1)
             alphabet, maxlen = splits.info.alphabet, encoded.spec.shape[0]
-            seed_text = generate.seed_text_for(splits, cfg.generate)
-            run.log_text(generate.generation_meta(alphabet, maxlen, seed_text, cfg.dataset.lower),
-                         generate.META)
-            sampler = generate.Sampler(run, alphabet, maxlen, seed_text, cfg.generate)
+            seed_text = generation.seed_text_for(splits, cfg.generate)
+            run.log_text(generation.generation_meta(alphabet, maxlen, seed_text,
+                                                    cfg.dataset.lower), generation.META)
+            sampler = generation.Sampler(run, alphabet, maxlen, seed_text, cfg.generate)
             callbacks.append(sampler.callback())
         backup = Backup(folder / "backup")
         train.fit(model, encoded, task, cfg.trainer, backup, checkpoint,
@@ -178,10 +168,9 @@ def train_job(cfg: DictConfig) -> Outcome:
             results.update(evaluate.scored(splits, "test", score, naive_test, prefix=""))
         # kept in the run's folder, then logged with the best weights (they wait there
         # while the store is away)
-        run.finish(results, learning_curves(history, naive, task, title=tracking.run_name(cfg),
-                                            unit=unit_of(splits),
-                                            best_epoch=results["best_epoch"]),
-                   description=describe(cfg, splits, results, naive))
+        curves = learning_curves(history, naive, task, title=lifecycle.run_name(cfg),
+                                 unit=unit_of(splits), best_epoch=results["best_epoch"])
+        run.finish(results, curves, description=describe(cfg, splits, results, naive))
         log_model(run, cfg, encoded, model)
         print(summary_line(results, naive, task.metric))
         sweep_progress.record_result(task.metric, results[f"best_val_{task.metric}"],
@@ -227,7 +216,7 @@ def log_dataset_input(run, cfg: DictConfig, splits) -> None:
     url = None if cfg.dataset.get("path") else cfg.dataset.get("url")
     sizes = {part: len(getattr(splits, part)[1]) if isinstance(getattr(splits, part), tuple)
              else len(getattr(splits, part)) for part in ("train", "val", "test")}
-    tracking.log_dataset(run, cfg.dataset.name, splits.info.source, splits.info.sha256, url=url,
+    conventions.log_dataset(run, cfg.dataset.name, splits.info.source, splits.info.sha256, url=url,
                          profile={**sizes, "rows": splits.info.rows})
 
 
@@ -265,8 +254,9 @@ def describe(cfg: DictConfig, splits, results: dict[str, float],
 
 
 def log_model(run, cfg: DictConfig, encoded, model) -> None:
-    """The model as an MLflow model (``tracking.log_keras_model``); while the store is away
-    it waits in the run's folder with its input example, and seqexp-flush logs it."""
+    """The model as an MLflow model (:func:`seqexp.tracking.conventions.log_keras_model`);
+    while the store is away it waits in the run's folder with its input example, and
+    seqexp-flush logs it."""
     if not cfg.tracking.get("log_model", True):
         return
     if hasattr(encoded.val, "dense_rows"):  # text batches (their bags maybe sparse)
@@ -275,8 +265,8 @@ def log_model(run, cfg: DictConfig, encoded, model) -> None:
         example = encoded.val[0][0][:2]
     if run.store_error is None:
         try:
-            tracking.log_keras_model(run, model, example)
+            conventions.log_keras_model(run, model, example)
             return
-        except tracking.store_errors() as err:
-            run.store_error = tracking.short(err)
-    tracking.keep_model(run, model, example)  # seqexp-flush logs it
+        except store.store_errors() as err:
+            run.store_error = store.short(err)
+    outage.keep_model(run, model, example)  # seqexp-flush logs it

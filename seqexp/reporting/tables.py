@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from seqexp import compare
 from seqexp.data import TASKS
+from seqexp.reporting import compare
 
 HEADERS = {"rank": "#", "duration_s": "time", "beats_baseline": "beats baseline",
            "p_vs_best": "p vs best"}

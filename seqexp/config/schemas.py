@@ -2,8 +2,8 @@
 their registration in Hydra's ConfigStore next to every dataset, encoder and model option.
 
 The options of the dataset, encoder and model groups come from their registries
-(:mod:`seqexp.registry`): each is stored as ``<group>/<name>`` with its schema, so
-``model=gru`` needs no YAML file. Rules beyond types and enums live in :mod:`seqexp.rules`
+(:mod:`seqexp.config.registry`): each is stored as ``<group>/<name>`` with its schema, so
+``model=gru`` needs no YAML file. Rules beyond types and enums live in :mod:`seqexp.config.rules`
 (:func:`validate`). This module imports neither TensorFlow, Keras nor MLflow.
 """
 
@@ -18,11 +18,11 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
 from seqexp import console
+from seqexp.config.registry import Registry, option
+from seqexp.config.rules import validate
 from seqexp.data import DATASETS, DatasetConfig
 from seqexp.encoders import ENCODERS, EncoderConfig
 from seqexp.models import MODELS, ModelConfig
-from seqexp.registry import Registry, option
-from seqexp.rules import validate
 
 __all__ = ["Config", "GROUPS", "register", "validate"]
 

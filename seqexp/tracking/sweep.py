@@ -19,15 +19,18 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, flag_override
 
-from seqexp import interrupts, tracking
 from seqexp.errors import SeqexpError
+from seqexp.tracking.lifecycle import PARENT_ENV, SWEEP_KEYS_ENV, create_run
+from seqexp.tracking.run import Run
+from seqexp.tracking.store import tracking_uri
+from seqexp.training import interrupts
 
 
 class MlflowSweep(Callback):
     """Parent run for a multirun; registered in ``conf/config.yaml`` under hydra.callbacks."""
 
     def __init__(self) -> None:
-        self.parent: tracking.Run | None = None
+        self.parent: Run | None = None
         self.ended = False
         self._env: dict[str, str] = {}
         self._command: list[str] = []
@@ -56,7 +59,7 @@ class MlflowSweep(Callback):
             if which:
                 self.parent = resume.reopen_parent(config, which, spec)
             else:
-                self.parent = tracking.create_run(
+                self.parent = create_run(
                     config, name=f"sweep: {' '.join(overrides)}"[:250],
                     tags={"seqexp.sweep": "true", "seqexp.sweeper": _sweeper_name(config),
                           "seqexp.launcher": _launcher_name(config)})
@@ -74,37 +77,39 @@ class MlflowSweep(Callback):
         # saying how to continue printed); a job in this process installs the same handler
         interrupts.install()
         self._hand_to_jobs(config, {
-            tracking.PARENT_ENV: self.parent.id,
-            tracking.SWEEP_KEYS_ENV: ",".join(_varied_keys(config, overrides)),
+            PARENT_ENV: self.parent.id,
+            SWEEP_KEYS_ENV: ",".join(_varied_keys(config, overrides)),
             # one store for every job, whatever folder a launcher runs it in
             "MLFLOW_TRACKING_URI": self.parent.client.tracking_uri,
             **({resume.RESUME_ENV: "1"} if which else {}),
         })
-        where = tracking.tracking_uri(config) or "the default MLflow store"
+        where = tracking_uri(config) or "the default MLflow store"
         print(f"seqexp: sweep parent run {self.parent.id} in {where}"
               + (" (resumed: jobs done before are reused)" if which else ""))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if self.parent is None:
             return
-        from seqexp import report
+        from seqexp.reporting.compare import best_metrics, summary
+        from seqexp.reporting.leaderboard import leaderboard
+        from seqexp.reporting.tables import format_table
 
         for name in self._env:
             os.environ.pop(name, None)
         client = self.parent.client
         exp_id = client.get_run(self.parent.id).info.experiment_id
-        board = report.leaderboard(client, experiment_id=exp_id, parent_run_id=self.parent.id)
+        board = leaderboard(client, experiment_id=exp_id, parent_run_id=self.parent.id)
         failed = board[board["status"] != "FINISHED"] if len(board) else board
         self._record_best(board)
         self.parent.log_metrics({"sweep.jobs": len(board), "sweep.jobs_failed": len(failed),
-                                 **report.best_metrics(board)})
+                                 **best_metrics(board)})
         self._log_leaderboard(board)
-        tracking.set_description(self.parent, describe_sweep(board, exp_id))
+        self.parent.set_description(describe_sweep(board, exp_id))
         self.parent.client.set_terminated(self.parent.id,
                                           "FAILED" if len(failed) else "FINISHED")
         self.ended = True
         print()
-        print(report.format_table(report.summary(board)))
+        print(format_table(summary(board)))
         if len(failed):
             names = ", ".join(f"{row['run']} ({row['status']})" for _, row in failed.iterrows())
             print(f"seqexp: {len(failed)} of {len(board)} jobs failed: {names}",
@@ -130,10 +135,10 @@ class MlflowSweep(Callback):
         artifacts of the parent run."""
         import tempfile
 
-        from seqexp import report
+        from seqexp.reporting.leaderboard import write_leaderboard
 
         with tempfile.TemporaryDirectory() as folder:
-            for path in report.write_leaderboard(board, folder, title=f"sweep {self.parent.id}"):
+            for path in write_leaderboard(board, folder, title=f"sweep {self.parent.id}"):
                 self.parent.log_artifact(path)
 
     def _record_best(self, board) -> None:
@@ -147,7 +152,8 @@ class MlflowSweep(Callback):
 def describe_sweep(board, experiment_id: str) -> str:
     """The parent run's description: what it is, the best child (a link to it in the UI),
     and the leaderboard as a Markdown table."""
-    from seqexp import report, tables
+    from seqexp.reporting.compare import summary
+    from seqexp.reporting.tables import format_markdown
 
     ranked = board[board["rank"].eq(1).fillna(False)] if len(board) else board
     failed = int((board["status"] != "FINISHED").sum()) if len(board) else 0
@@ -163,7 +169,7 @@ def describe_sweep(board, experiment_id: str) -> str:
         if best.get("val_skill") == best.get("val_skill"):
             scores.append(f"skill {best['val_skill']:+.3f}")
         lines += [f"Best: [{best['run']}]({link}) ({', '.join(scores)}).", ""]
-    lines += [tables.format_markdown(report.summary(board)) if len(board) else "(no jobs)", "",
+    lines += [format_markdown(summary(board)) if len(board) else "(no jobs)", "",
               "Files: `leaderboard.md`, `leaderboard.csv`, `leaderboard.png` (Artifacts)."]
     return "\n".join(lines)
 

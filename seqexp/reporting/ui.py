@@ -1,4 +1,4 @@
-"""``seqexp-ui`` (``make ui``): MLflow's UI on the store seqexp's runs went to, with the
+"""MLflow's UI (``seqexp-ui``, ``make ui``) on the store seqexp's runs went to, with the
 address of the experiment's runs table, ready for comparing runs with their baseline.
 
 The store is the one ``seqexp`` writes to: ``tracking.uri`` (from the config, or given as an
@@ -13,11 +13,6 @@ tag ``mlflow.sharedViewState.<key>``. seqexp saves one that shows each run's
 ``naive_val_*``, ``best_val_*`` and ``val_skill`` columns first (then its description, dataset
 and model), so no column needs picking; a sweep's child runs show with one click on its ``+``.
 
-Usage::
-
-    seqexp-ui                                   # default store, experiment "seqexp"
-    seqexp-ui tracking.uri=sqlite:///runs.db --port 5001
-    seqexp-ui --no-server                       # save the view, print the address, exit
 """
 
 from __future__ import annotations
@@ -40,27 +35,6 @@ SHARE_KEY = "seqexp-compare"
 SHARE_TAG = "mlflow.sharedViewState."
 
 
-def parser() -> argparse.ArgumentParser:
-    p = console.ArgumentParser(
-        prog="seqexp-ui", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Start MLflow's UI on the store seqexp's runs went to and print the\n"
-                    "address of the experiment's runs table, each run beside its baseline.",
-        epilog="examples:\n"
-               "  seqexp-ui\n"
-               "  seqexp-ui tracking.uri=sqlite:///runs.db tracking.experiment=jena\n"
-               "  seqexp-ui --port 5001")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-                   help="tracking.uri=... / tracking.experiment=..., as on seqexp's command "
-                        "line (default: the config's, else MLFLOW_TRACKING_URI, else "
-                        "sqlite:///mlflow.db)")
-    p.add_argument("--host", default="127.0.0.1", help="address to serve on (%(default)s)")
-    p.add_argument("--port", type=int, default=None,
-                   help="port (default: 5000, or a free one if 5000 is taken)")
-    p.add_argument("--no-server", action="store_true",
-                   help="save the table view and print the address only (a UI already runs)")
-    return p
-
-
 def tracking_settings(overrides: list[str]) -> tuple[str, str]:
     """(store URI, experiment name) as ``seqexp`` would use them with these overrides."""
     unknown = [o for o in overrides if not o.startswith(("tracking.uri=", "tracking.experiment="))]
@@ -69,9 +43,9 @@ def tracking_settings(overrides: list[str]) -> tuple[str, str]:
                           "tracking.experiment=... only")
     from hydra import compose, initialize_config_module
 
-    from seqexp import config
+    from seqexp.config import schemas
 
-    config.register()
+    schemas.register()
     with initialize_config_module(version_base="1.3", config_module="seqexp.conf"):
         cfg = compose("config", overrides=overrides)
     uri = (cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI")
@@ -152,16 +126,6 @@ def wait_ready(server: subprocess.Popen, base: str, log: Path | None,
                       f"{f' (log: {log})' if log else ''}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    console.setup()
-    args = parser().parse_args(argv)
-    try:
-        serve(args)
-    except SeqexpError as err:
-        print(f"seqexp-ui: error: {err}", file=sys.stderr)
-        sys.exit(2)
-
-
 def serve(args: argparse.Namespace) -> None:
     from mlflow.exceptions import MlflowException
 
@@ -235,6 +199,3 @@ def stop_server(server: subprocess.Popen) -> None:
     except ProcessLookupError:
         pass
 
-
-if __name__ == "__main__":
-    main()
