@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,8 +28,17 @@ def jena(path, uri, *more):
             *more]
 
 
+def test_the_api_is_the_package_s_top_level_and_shadows_no_module():
+    import seqexp
+
+    assert seqexp.run is api.run and seqexp.SeqexpError is SeqexpError
+    package = Path(seqexp.__file__).parent
+    for name in seqexp.__all__:
+        assert not (package / name).is_dir() and not (package / f"{name}.py").is_file(), name
+
+
 def test_import_and_compose_load_no_heavy_library():
-    code = ("import sys\nfrom seqexp import api as seqexp\n"
+    code = ("import sys, seqexp\n"
             "cfg = seqexp.compose('model=dense', 'trainer.epochs=3')\n"
             "print(cfg.model.name, cfg.trainer.epochs, 'hydra' in cfg,\n"
             "      [m for m in ('tensorflow', 'keras', 'mlflow') if m in sys.modules])\n")
