@@ -107,3 +107,26 @@ def test_a_trial_is_reported_per_epoch_and_pruned(tmp_path, monkeypatch):
     assert run.tags == {"optuna.trial": trial.number, "optuna.study": "s",
                         "optuna.state": "PRUNED"}
     assert pruning.callback(compose_cfg(validate=False), run, "val_loss") is None
+
+
+def test_a_continued_study_does_not_replay_its_seeded_draws(tmp_path, monkeypatch):
+    """Restarted with the same seed, TPE would draw the first trials' parameters again."""
+    from omegaconf import OmegaConf
+
+    for name in (search.STORAGE_ENV, search.STUDY_ENV, search.PRUNER_ENV):
+        monkeypatch.setenv(name, "")  # restored after the test
+    cfg = OmegaConf.create({"storage": f"sqlite:///{tmp_path / 'optuna.db'}",
+                            "study_name": "s", "direction": "minimize",
+                            "sampler": {"_target_": "optuna.samplers.TPESampler", "seed": 42},
+                            "pruner": {"_target_": "optuna.pruners.NopPruner"}})
+    dist = {"x": FloatDistribution(0, 1)}
+    first, _ = search.Search(cfg).study()
+    draws = []
+    for _ in range(2):
+        trial = first.ask(dist)
+        first.tell(trial, trial.params["x"])
+        draws.append(trial.params["x"])
+    again, _ = search.Search(cfg).study()
+    assert again.ask(dist).params["x"] not in draws
+    fresh = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=42))
+    assert fresh.ask(dist).params["x"] == draws[0]  # what a plain restart would have drawn

@@ -148,7 +148,7 @@ def test_optuna_search_stopped_after_5_trials_resumes_to_12(tmp_path, jena_csv, 
                          cwd=tmp_path, capture_output=True, text=True, timeout=1800)
     assert out.returncode == 0, out.stderr[-3000:]
     study = optuna.load_study(study_name="seqexp-jena",
-                              storage=f"sqlite:///{tmp_path}/sweep.optuna.db")
+                              storage=f"sqlite:///{tmp_path}/search.optuna.db")
     assert Search.finished(study) == 12
     client, (parent,), children = runs(uri)
     assert parent.info.status == "FINISHED"

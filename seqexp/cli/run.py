@@ -133,6 +133,12 @@ def main() -> None:
         sys.exit(2)
     except KeyboardInterrupt:  # the sweep process itself stopped (its callback said how)
         sys.exit(130)
+    except Exception as err:  # joblib's worker killed (SIGKILL, out of memory): not a bug
+        if user_wants_traceback or type(err).__name__ != "TerminatedWorkerError":
+            raise
+        print(f"seqexp: error: a worker process of the sweep died: "
+              f"{str(err).strip().splitlines()[0][:200]}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

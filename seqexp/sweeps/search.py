@@ -94,6 +94,12 @@ class Search:
         study = optuna.create_study(study_name=self.cfg.study_name, storage=open_storage(url),
                                     sampler=sampler, pruner=pruner, load_if_exists=True,
                                     direction=str(self.cfg.direction))
+        done = len(study.get_trials(deepcopy=False))
+        if done and self.cfg.sampler.get("seed") is not None:
+            # a continued study: the seeded sampler goes on from its history, not from the
+            # seed's first draws again (those were the first trials' parameters)
+            reseeded = OmegaConf.merge(self.cfg.sampler, {"seed": self.cfg.sampler.seed + done})
+            study.sampler = instantiate_part(reseeded)
         os.environ.update({STORAGE_ENV: url, STUDY_ENV: self.cfg.study_name,
                            PRUNER_ENV: json.dumps(OmegaConf.to_container(self.cfg.pruner,
                                                                          resolve=True))})

@@ -125,7 +125,8 @@ def reopen_run(cfg: DictConfig, run_id: str) -> Run:
 
 def recorded_config(cfg: DictConfig) -> DictConfig:
     """For ``trainer.resume``: the resumed run's own config (its config.yaml artifact), with
-    this invocation's tracking settings and the resume id."""
+    this invocation's tracking settings, sweep switches (a resumed search's trial) and the
+    resume id."""
     from mlflow.exceptions import MlflowException
 
     client = client_for(tracking_uri(cfg))
@@ -136,8 +137,10 @@ def recorded_config(cfg: DictConfig) -> DictConfig:
         raise SeqexpError(f"trainer.resume={run_id}: no recorded config.yaml for that run in "
                           f"{tracking_uri(cfg) or 'the default MLflow store'}") from None
     recorded = OmegaConf.load(text)
-    return OmegaConf.merge(recorded, {"tracking": cfg.tracking,
-                                      "trainer": {"resume": run_id}})
+    now = {"tracking": cfg.tracking, "trainer": {"resume": run_id}}
+    if cfg.get("sweep") is not None:
+        now["sweep"] = cfg.sweep
+    return OmegaConf.merge(recorded, now)
 
 
 @contextlib.contextmanager

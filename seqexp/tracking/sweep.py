@@ -5,6 +5,8 @@ as artifacts and ``sweep.`` metrics, prints it and fails the command if any job 
 
 Jobs report to MLflow themselves, so this works the same for the basic, joblib, Ray and
 submitit launchers and for the Optuna sweeper: the callback only reads the children back.
+With ``sweep.resume`` the recorded parent run is reopened instead (:mod:`seqexp.sweeps.resume`);
+a sweep stopped midway ends its parent FAILED and says in one line how to continue it.
 """
 
 from __future__ import annotations
@@ -124,11 +126,16 @@ class MlflowSweep(Callback):
         self.parent.set_tags({"error": "the sweep stopped before all its jobs ran"})
         self.parent.client.set_terminated(self.parent.id, "FAILED")
         self.ended = True
-        if interrupts.received() is None:  # stopped by an error, said above
-            return
+        if interrupts.received() is None and not self._started_jobs():
+            return  # refused before any job ran (its error said above): nothing to continue
         command = " ".join(shlex.quote(o) for o in self._command)
         print(f"seqexp: the sweep stopped before its end; continue it with: seqexp -m "
               f"{command} sweep.resume={self.parent.id}", file=sys.stderr)
+
+    def _started_jobs(self) -> bool:
+        exp = self.parent.client.get_run(self.parent.id).info.experiment_id
+        return bool(self.parent.client.search_runs(
+            [exp], f"tags.`mlflow.parentRunId` = '{self.parent.id}'", max_results=1))
 
     def _log_leaderboard(self, board) -> None:
         """The leaderboard (grouped by configuration when seeds replicate) as md, csv and png
