@@ -152,8 +152,8 @@ def ArrayBatches(x, y, batch):  # noqa: N802 (a PyDataset over numpy arrays, no 
 
 def jena_rows(args, csv: Path) -> tuple[list, object]:
     from seqexp import data
-    from seqexp.data.windows import book_generator
     from seqexp.encoders import Batching, encode
+    from tests.book_generator import book_generator
 
     rows = []
     need = (args.warmup + args.steps + 1) * 128
@@ -187,9 +187,9 @@ def jena_rows(args, csv: Path) -> tuple[list, object]:
 def imdb_rows(args) -> list:
     import keras
 
-    from seqexp.data import BINARY
     from seqexp.encoders import InputSpec
     from seqexp.encoders.text import TextBatches
+    from seqexp.tasks.binary import BINARY
 
     rows = []
     for preset in IMDB:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.book_generator
 
 import numpy as np  # noqa: E402
 
@@ -47,7 +49,8 @@ def main() -> None:
     from seqexp.data import load
     from seqexp.data.schemas import JenaConfig
     from seqexp.data.synthetic import write_jena_csv
-    from seqexp.data.windows import WindowBatches, book_generator
+    from seqexp.data.windows import WindowBatches
+    from tests.book_generator import book_generator
 
     with tempfile.TemporaryDirectory() as tmp:
         csv = args.csv

@@ -16,7 +16,6 @@ from omegaconf import OmegaConf
 
 from seqexp import data, models
 from seqexp.config import schemas
-from seqexp.config.rules import check_onehot
 from seqexp.data.schemas import ImdbConfig
 from seqexp.encoders import Batching, encode
 from seqexp.encoders import bags as bag_encoders
@@ -294,19 +293,20 @@ def test_encoders_on_keras_imdb_ids(tmp_path):
     assert not matrix[:3].any()
     assert enc.metrics["glove_coverage"] == pytest.approx(2 / 11)  # great is rank 17 > 15
 
+    # refused with the other rules, before any data is read (the schema's check)
     with pytest.raises(SeqexpError, match="needs raw text but dataset=imdb"):
-        run(splits, OneHotConfig, ngrams=2)
+        OneHotConfig(ngrams=2).check(splits.holds)
     with pytest.raises(SeqexpError, match="encoder.level=char needs raw text"):
-        run(splits, OneHotConfig, mode="sequence", level="char")
+        OneHotConfig(mode="sequence", level="char").check(splits.holds)
 
 
 def test_onehot_check_refuses_ngram_sequences():
     with pytest.raises(SeqexpError, match="encoder.ngrams=2 makes a bag of n-grams"):
-        check_onehot(OneHotConfig(mode="sequence", ngrams=2), "text")
-    check_onehot(OneHotConfig(mode="count", ngrams=3), "text")
+        OneHotConfig(mode="sequence", ngrams=2).check("text")
+    OneHotConfig(mode="count", ngrams=3).check("text")
     with pytest.raises(SeqexpError, match="encoder.weighting=nb weights the columns of a bag"):
-        check_onehot(OneHotConfig(mode="sequence", weighting="nb"), "text")
-    check_onehot(OneHotConfig(mode="multi_hot", weighting="nb"), "tokens")
+        OneHotConfig(mode="sequence", weighting="nb").check("text")
+    OneHotConfig(mode="multi_hot", weighting="nb").check("tokens")
 
 
 # --------------------------------------------------------------------------- every model x encoder

@@ -9,9 +9,10 @@ import pytest
 
 from seqexp import data
 from seqexp.data.synthetic import JENA_COLUMNS
-from seqexp.data.windows import WindowBatches, Windows, book_generator
+from seqexp.data.windows import WindowBatches, Windows
 from seqexp.errors import SeqexpError
-from seqexp.training import evaluate
+from seqexp.tasks.regression import REGRESSION
+from tests.book_generator import book_generator
 from tests.conftest import SMALL_JENA, compose_cfg
 
 
@@ -87,9 +88,9 @@ def test_baseline_on_a_series_with_a_known_answer():
     # T rises by exactly 0.5 per row: persistence is off by 0.5 * (delay + step) everywhere.
     series = np.stack([np.zeros(500), 0.5 * np.arange(500)], axis=1).astype(np.float32)
     w = Windows.between(series, 0, None, lookback=12, step=3, delay=7, target_col=1)
-    splits = data.Splits("numbers", data.REGRESSION, w, w, w,
+    splits = data.Splits("numbers", REGRESSION, w, w, w,
                          data.DataInfo(source="<test>", unit="degc", scale=2.0))
-    naive = evaluate.baseline(splits, "val")
+    naive = splits.task.baseline(splits, "val")
     assert naive["naive_val_mae"] == pytest.approx(0.5 * (7 + 3))
     assert naive["naive_val_mae_degc"] == pytest.approx(0.5 * (7 + 3) * 2.0)
 
@@ -100,7 +101,7 @@ def test_baseline_matches_listing_6_35(jena_csv):
     val_steps = (3200 - 2401 - 144) // 128
     book = np.mean([np.mean(np.abs(x[:, -1, 1] - y)) for x, y in
                     (next(gen) for _ in range(val_steps))])
-    ours = evaluate.baseline(splits, "val")["naive_val_mae"]
+    ours = splits.task.baseline(splits, "val")["naive_val_mae"]
     assert ours == pytest.approx(book, rel=0.01)
 
 

@@ -10,6 +10,8 @@ from seqexp import data, encoders, models
 from seqexp.config import schemas
 from seqexp.encoders import Batching
 from seqexp.errors import SeqexpError
+from seqexp.tasks.binary import BINARY
+from seqexp.tasks.regression import REGRESSION
 from seqexp.training import train
 from tests.conftest import SMALL_JENA, compose_cfg
 
@@ -36,7 +38,7 @@ def test_model_trains_a_step_on_jena(model, jena_csv):
 def layer_types(name: str, *overrides: str) -> list[str]:
     cfg = compose_cfg("dataset=jena", f"model={name}", *overrides)
     spec = encoders.InputSpec(shape=(240, 14))
-    net = models.build(spec, [], cfg.model, data.REGRESSION)
+    net = models.build(spec, [], cfg.model, REGRESSION)
     return [type(layer).__name__ for layer in net.layers]
 
 
@@ -57,7 +59,7 @@ def test_dense_dropout_is_off_by_default_and_placed_as_asked():
                        "model.input_dropout=0.2") == [
         "Flatten", "Dropout", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
     cfg = compose_cfg("dataset=jena", "model=dense", "model.units=[]", "model.input_dropout=0.3")
-    net = models.build(encoders.InputSpec(shape=(10,), layout="bag"), [], cfg.model, data.BINARY)
+    net = models.build(encoders.InputSpec(shape=(10,), layout="bag"), [], cfg.model, BINARY)
     assert [type(x).__name__ for x in net.layers] == ["Dropout", "Dense"]
     assert net.layers[0].rate == 0.3
     with pytest.raises(SeqexpError, match="model.dropout"):
@@ -66,7 +68,7 @@ def test_dense_dropout_is_off_by_default_and_placed_as_asked():
 
 def test_stacked_follows_listing_6_41():
     cfg = compose_cfg("dataset=jena", "model=stacked")
-    net = models.build(encoders.InputSpec(shape=(240, 14)), [], cfg.model, data.REGRESSION)
+    net = models.build(encoders.InputSpec(shape=(240, 14)), [], cfg.model, REGRESSION)
     first, second = net.layers[:2]
     assert (first.units, first.return_sequences, first.dropout, first.recurrent_dropout) == (
         32, True, 0.1, 0.5)
@@ -76,7 +78,7 @@ def test_stacked_follows_listing_6_41():
 
 def test_classifier_head_is_sigmoid():
     cfg = compose_cfg("dataset=jena", "model=conv")
-    net = models.build(encoders.InputSpec(shape=(100, 8)), [], cfg.model, data.BINARY)
+    net = models.build(encoders.InputSpec(shape=(100, 8)), [], cfg.model, BINARY)
     assert net.layers[-1].activation is keras.activations.sigmoid
 
 
@@ -84,7 +86,7 @@ def test_too_short_sequences_get_a_clear_error():
     cfg = compose_cfg("dataset=jena", "model=conv")
     with pytest.raises(SeqexpError, match=r"model=conv cannot be built on inputs of shape "
                                           r"\(24, 14\).*longer sequences"):
-        models.build(encoders.InputSpec(shape=(24, 14)), [], cfg.model, data.REGRESSION)
+        models.build(encoders.InputSpec(shape=(24, 14)), [], cfg.model, REGRESSION)
 
 
 def build_and_step(cfg, splits, caplog):

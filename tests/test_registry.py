@@ -13,8 +13,8 @@ from omegaconf import OmegaConf
 from seqexp import data, encoders, models
 from seqexp.config import schemas
 from seqexp.config.registry import name_of, option
-from seqexp.data import Task
 from seqexp.models import ModelConfig
+from seqexp.tasks.regression import REGRESSION
 from tests.conftest import compose_cfg
 
 
@@ -76,6 +76,5 @@ def _declare_and_build_tiny():
     schemas.register()
     cfg = compose_cfg("model=tiny", "model.units=3")
     assert OmegaConf.get_type(cfg.model) is TinyConfig and cfg.model.units == 3
-    model = models.build(encoders.InputSpec(shape=(5, 2)), [], cfg.model,
-                         Task("regression", "mae", "mae", "mae", None, "min"))
+    model = models.build(encoders.InputSpec(shape=(5, 2)), [], cfg.model, REGRESSION)
     assert model.layers[-2].units == 3

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from seqexp.data import BINARY, imdb, load, raw_imdb
+from seqexp.data import imdb, load, raw_imdb
 from seqexp.data.imdb import pad_ragged
 from seqexp.data.schemas import ImdbConfig, RawImdbConfig
 from seqexp.errors import SeqexpError
+from seqexp.tasks.binary import BINARY
 from tests import textdata
 
 

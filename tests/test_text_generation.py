@@ -20,8 +20,8 @@ from seqexp.data import load
 from seqexp.data.schemas import TextConfig
 from seqexp.data.text import char_ids
 from seqexp.errors import SeqexpError
+from seqexp.tasks.next_char import CharNgram
 from seqexp.training import neighbours
-from seqexp.training.evaluate import CharNgram
 from seqexp.training.generation import reweight, seed_ids
 from tests.conftest import compose_cfg
 from tests.test_bad_input import assert_clean_failure
@@ -432,17 +432,15 @@ def test_a_killed_generation_run_resumes(tmp_path):
                               "conv-gru")],
     ("gru", "embedding")])
 def test_every_model_predicts_the_next_character(model, encoder):
-    import dataclasses
-
     from seqexp import models
-    from seqexp.data import NEXT_CHAR
     from seqexp.encoders import InputSpec
     from seqexp.encoders.chars import char_layers
+    from seqexp.tasks.next_char import NEXT_CHAR
 
     extra = ["encoder.mode=sequence", "encoder.level=char"] if encoder == "onehot" else []
     cfg = compose_cfg("dataset=text", f"encoder={encoder}", *extra, f"model={model}")
     spec = InputSpec(shape=(60,), dtype="int32", layout="sequence", vocab_size=44)
-    task = dataclasses.replace(NEXT_CHAR, outputs=44)
+    task = NEXT_CHAR.with_outputs(44)
     if model == "conv":  # 3 convolutions of 5 with pooling of 3 do not fit 60 characters
         with pytest.raises(SeqexpError, match="use longer sequences"):
             models.build(spec, char_layers(cfg.encoder, 44), cfg.model, task)

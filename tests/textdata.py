@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seqexp.data import BINARY, DataInfo, Splits
+from seqexp.data import DataInfo, Splits
+from seqexp.tasks.binary import BINARY
 
 POSITIVE = ["great", "wonderful", "superb", "moving", "brilliant", "loved"]
 NEGATIVE = ["awful", "boring", "terrible", "dull", "worst", "hated"]

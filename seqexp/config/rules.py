@@ -152,8 +152,8 @@ def check_combination(cfg: DictConfig) -> None:
         fits = [k for k, s in ENCODERS.options().items() if data in s.consumes and k != "auto"]
         raise SeqexpError(f"encoder={encoder.name} cannot encode dataset={cfg.dataset.name} "
                           f"({data}): use encoder={' or encoder='.join(fits)}")
+    encoder.check(data)
     if encoder.name == "onehot":
-        check_onehot(cfg.encoder, data)
         check_sparse(cfg)
     produced = encoder.layout()
     if produced not in schema_of(cfg, "model").accepts:
@@ -166,26 +166,6 @@ def check_combination(cfg: DictConfig) -> None:
             f"model={cfg.model.name} needs sequences but encoder={encoder.name} "
             f"(mode {getattr(encoder, 'mode', '?')}) gives a bag of words: {hint}"
         )
-
-
-def check_onehot(cfg: Any, data: str) -> None:
-    """Refuse one-hot settings the dataset's data (``tokens``, ``text``, ``chars``) cannot
-    honour."""
-    if data == "chars" and (cfg.mode != "sequence" or cfg.level != "char"):
-        raise SeqexpError("dataset=text predicts characters from one-hot characters: use "
-                          "encoder.mode=sequence encoder.level=char (or encoder=embedding)")
-    if cfg.ngrams > 1 and cfg.mode == "sequence":
-        raise SeqexpError(f"encoder.ngrams={cfg.ngrams} makes a bag of n-grams, not a "
-                          "sequence: use encoder.mode=multi_hot/count/tf_idf or "
-                          "encoder.ngrams=1")
-    if cfg.weighting != "none" and cfg.mode == "sequence":
-        raise SeqexpError(f"encoder.weighting={cfg.weighting} weights the columns of a bag, "
-                          "not a sequence: use encoder.mode=multi_hot/count/tf_idf or "
-                          "encoder.weighting=none")
-    if data == "tokens" and (cfg.ngrams > 1 or cfg.level == "char"):
-        what = "encoder.level=char" if cfg.level == "char" else f"encoder.ngrams={cfg.ngrams}"
-        raise SeqexpError(f"{what} needs raw text but dataset=imdb holds word ids: use "
-                          "dataset=raw-imdb, or encoder.level=word encoder.ngrams=1")
 
 
 def check_sparse(cfg: DictConfig) -> None:

@@ -15,43 +15,7 @@ from typing import Any, ClassVar
 from omegaconf import MISSING, DictConfig
 
 from seqexp.config.registry import Registry, option
-
-
-@dataclass(frozen=True)
-class Task:
-    """What is learned and how it is scored; crosses from dataset to model and evaluation."""
-
-    name: str  # "regression" | "binary" | "next-char"
-    loss: str
-    metric: str  # short name used in logged metric names: mae, acc
-    keras_metric: str  # name Keras logs the metric under
-    output_activation: str | None
-    mode: str  # "min" or "max": which way the metric improves
-    outputs: int = 1  # units of the output layer (next-char: the alphabet's size)
-
-    @property
-    def history(self) -> str:
-        """The per-epoch validation metric Keras logs (``val_mae``, ``val_accuracy``)."""
-        return f"val_{self.keras_metric}"
-
-    def best(self, values):
-        """The best finite value (None if there is none)."""
-        finite = [v for v in values if v == v and abs(v) != float("inf")]
-        if not finite:
-            return None
-        return min(finite) if self.mode == "min" else max(finite)
-
-
-REGRESSION = Task("regression", loss="mae", metric="mae", keras_metric="mae",
-                  output_activation=None, mode="min")
-BINARY = Task("binary", loss="binary_crossentropy", metric="acc", keras_metric="accuracy",
-              output_activation="sigmoid", mode="max")
-# Next character over an alphabet: softmax, cross-entropy; scored in bits per character
-# (keras_metric "bpc" is seqexp.training.train.bpc, the cross-entropy / ln 2). ``outputs`` is set by
-# the loader to its alphabet's size.
-NEXT_CHAR = Task("next-char", loss="sparse_categorical_crossentropy", metric="bpc",
-                 keras_metric="bpc", output_activation="softmax", mode="min")
-TASKS = {task.name: task for task in (REGRESSION, BINARY, NEXT_CHAR)}
+from seqexp.tasks import Task
 
 
 @dataclass
@@ -103,9 +67,11 @@ class DatasetConfig:
     """Base of the dataset schemas. ``holds``: what the family hands downstream, "numbers"
     (a numeric time series), "tokens" (integer word ids, Keras IMDB), "text" (raw review
     strings) or "chars" (a character corpus cut into windows, next-character prediction);
-    encoders say which of these they consume."""
+    encoders say which of these they consume. ``task``: the name of the
+    :class:`seqexp.tasks.Task` its loader hands on (:func:`task_of`)."""
 
     holds: ClassVar[str] = "numbers"
+    task: ClassVar[str] = "regression"
     # the formats each path key takes (seqexp.data.files), checked before TensorFlow loads
     files: ClassVar[dict[str, tuple[str, ...]]] = {}
     name: str = MISSING
@@ -123,6 +89,15 @@ class DatasetConfig:
 Loader = Callable[[DictConfig], Splits]
 DATASETS = Registry("dataset", DatasetConfig, "seqexp.data", schemas="seqexp.data.schemas")
 register = DATASETS.register
+
+
+def task_of(cfg: DictConfig) -> Task:
+    """The task of the dataset ``cfg`` describes: its schema's ``task``."""
+    from omegaconf import OmegaConf
+
+    from seqexp import tasks
+
+    return tasks.get(OmegaConf.get_type(cfg).task)
 
 
 def load(cfg: DictConfig) -> Splits:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
-from seqexp.data import BINARY, DataInfo, Splits, register
+from seqexp.data import DataInfo, Splits, register, task_of
 from seqexp.data.download import cached_arrays, local_or_download, sha256sum
 from seqexp.data.schemas import ImdbConfig
 from seqexp.errors import SeqexpError
@@ -205,4 +205,4 @@ def load_imdb(cfg: DictConfig) -> Splits:
     info = DataInfo(source=str(path), sha256=digest, maxlen=cfg.maxlen, reverse=cfg.reverse,
                     vocabulary=words, cache_hit=hit,
                     cache_key={**key, "word_index_sha256": sha256sum(index_path)})
-    return Splits(holds="tokens", task=BINARY, **parts, info=info)
+    return Splits(holds="tokens", task=task_of(cfg), **parts, info=info)

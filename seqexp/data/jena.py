@@ -13,7 +13,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from seqexp import progress
-from seqexp.data import REGRESSION, DataInfo, Splits, register
+from seqexp.data import DataInfo, Splits, register, task_of
 from seqexp.data.download import local_or_download, sha256sum
 from seqexp.data.schemas import JenaConfig
 from seqexp.data.windows import Windows
@@ -240,7 +240,7 @@ def load_jena(cfg: DictConfig) -> Splits:
         return windows
 
     return Splits(
-        holds="numbers", task=REGRESSION,
+        holds="numbers", task=task_of(cfg),
         train=split("train"), val=split("val"), test=split("test"),
         info=DataInfo(source=str(source), sha256=sha256sum(source), rows=rows, features=features,
                       scale=float(std[target_col]), unit=unit_of(cfg.target),

@@ -25,7 +25,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from seqexp import progress
-from seqexp.data import BINARY, DataInfo, Splits, register
+from seqexp.data import DataInfo, Splits, register, task_of
 from seqexp.data.download import cached_arrays, local_or_download, sha256sum
 from seqexp.data.schemas import RawImdbConfig
 from seqexp.errors import SeqexpError
@@ -118,7 +118,7 @@ def unpack_texts(data: np.ndarray, offsets: np.ndarray) -> list[str]:
     return [blob[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
 
 
-def _packed(source: Path) -> dict[str, np.ndarray]:
+def packed(source: Path) -> dict[str, np.ndarray]:
     out = {}
     for part, (texts, labels) in read_reviews(source).items():
         out[f"{part}_text"], out[f"{part}_offsets"] = pack_texts(texts)
@@ -143,7 +143,7 @@ def load_raw_imdb(cfg: DictConfig) -> Splits:
     source = local_or_download(cfg.path, cfg.url, "dataset.path", cfg.sha256)
     digest = sha256sum(source)
     arrays, hit = cached_arrays("raw-imdb", {"v": CACHE_VERSION, "sha256": digest},
-                                lambda: _packed(source))
+                                lambda: packed(source))
     texts = {part: unpack_texts(arrays[f"{part}_text"], arrays[f"{part}_offsets"])
              for part in FOLDERS}
     train_idx, val_idx = draw(len(texts["train"]), cfg.train_samples, cfg.val_samples, cfg.seed)
@@ -160,4 +160,4 @@ def load_raw_imdb(cfg: DictConfig) -> Splits:
                    "train_samples": len(train_idx), "val_samples": len(val_idx),
                    "seed": cfg.seed},
     )
-    return Splits(holds="text", task=BINARY, **parts, info=info)
+    return Splits(holds="text", task=task_of(cfg), **parts, info=info)

@@ -27,6 +27,7 @@ class JenaConfig(DatasetConfig):
     read from dataset.path (the .csv or the .zip)."""
 
     holds: ClassVar[str] = "numbers"
+    task: ClassVar[str] = "regression"
     files: ClassVar[dict[str, tuple[str, ...]]] = {"path": ("csv", "zip")}
     name: str = "jena"
     loader: str = "jena"
@@ -64,6 +65,7 @@ class ImdbConfig(DatasetConfig):
     the front (pad_sequences); validation = the last val_split of the shuffled train."""
 
     holds: ClassVar[str] = "tokens"
+    task: ClassVar[str] = "binary"
     files: ClassVar[dict[str, tuple[str, ...]]] = {"path": ("npz",), "word_index_path": ("json",)}
     name: str = "imdb"
     loader: str = "imdb"
@@ -100,6 +102,7 @@ class RawImdbConfig(DatasetConfig):
     it. train_samples=null trains on every review not drawn for validation."""
 
     holds: ClassVar[str] = "text"
+    task: ClassVar[str] = "binary"
     files: ClassVar[dict[str, tuple[str, ...]]] = {"path": ("folder", "tar.gz", "tar")}
     name: str = "raw-imdb"
     loader: str = "raw-imdb"
@@ -133,6 +136,7 @@ class TextConfig(DatasetConfig):
     training reviews as the corpus."""
 
     holds: ClassVar[str] = "chars"
+    task: ClassVar[str] = "next-char"
     files: ClassVar[dict[str, tuple[str, ...]]] = {"path": ("txt", "txt.gz", "folder")}
     name: str = "text"
     loader: str = "text"

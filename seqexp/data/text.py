@@ -30,7 +30,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from seqexp import progress
-from seqexp.data import NEXT_CHAR, DataInfo, Splits, register
+from seqexp.data import DataInfo, Splits, register, task_of
 from seqexp.data.schemas import TextConfig
 from seqexp.errors import SeqexpError
 
@@ -110,7 +110,7 @@ def read_reviews(path: Path, seed: int) -> str:
     from seqexp.data.download import cached_arrays, sha256sum
 
     key = {"v": raw_imdb.CACHE_VERSION, "sha256": sha256sum(path)}
-    arrays, _ = cached_arrays("raw-imdb", key, lambda: raw_imdb._packed(path))
+    arrays, _ = cached_arrays("raw-imdb", key, lambda: raw_imdb.packed(path))
     texts = raw_imdb.unpack_texts(arrays["train_text"], arrays["train_offsets"])
     order = np.random.default_rng(seed).permutation(len(texts))
     return "\n".join(texts[i].replace("<br />", "\n") for i in order)
@@ -190,5 +190,5 @@ def load_text(cfg: DictConfig) -> Splits:
         train_text=text[:val_start], val_text=text[val_start:test_start],
         baseline_order=cfg.baseline_order,
     )
-    task = dataclasses.replace(NEXT_CHAR, outputs=len(alphabet))
+    task = task_of(cfg).with_outputs(len(alphabet))
     return Splits(holds="chars", task=task, **parts, info=info)

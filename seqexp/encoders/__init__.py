@@ -69,6 +69,10 @@ class EncoderConfig:
     def layout(self) -> str:
         return "sequence"
 
+    def check(self, holds: str) -> None:
+        """Refuse settings that data holding ``holds`` cannot honour (checked with the other
+        rules, before any data is read); none by default."""
+
     def input_formats(self) -> dict[str, tuple[str, ...]]:
         return self.files
 

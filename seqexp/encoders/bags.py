@@ -8,7 +8,6 @@ import keras
 import numpy as np
 from omegaconf import DictConfig
 
-from seqexp.config.rules import check_onehot
 from seqexp.data import Splits
 from seqexp.encoders import Batching, Encoded, register
 from seqexp.encoders.hashing import hash_buckets
@@ -33,7 +32,6 @@ __all__ = ["onehot", "hashed", "hash_buckets", "collision_fraction"]
 def onehot(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
     """One-hot per timestep (``mode=sequence``, listings 6.1-6.3) or a bag of words/n-grams."""
     require_text(splits)
-    check_onehot(cfg, splits.holds)
     if cfg.mode == "sequence":
         xs, vocabulary = sequences(splits, cfg.level)
         size = len(vocabulary)

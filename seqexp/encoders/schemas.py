@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from seqexp.config.registry import option
 from seqexp.encoders import EncoderConfig
+from seqexp.errors import SeqexpError
 
 TEXT = frozenset({"tokens", "text"})
 CHARS = TEXT | {"chars"}  # also a character corpus (dataset=text, next-character prediction)
@@ -82,6 +83,25 @@ class OneHotConfig(EncoderConfig):
 
     def layout(self) -> str:
         return "sequence" if self.mode == "sequence" else "bag"
+
+    def check(self, holds: str) -> None:
+        """Refuse one-hot settings the dataset's data (``tokens``, ``text``, ``chars``)
+        cannot honour (checked with the other rules, before any data is read)."""
+        if holds == "chars" and (self.mode != "sequence" or self.level != "char"):
+            raise SeqexpError("dataset=text predicts characters from one-hot characters: use "
+                              "encoder.mode=sequence encoder.level=char (or encoder=embedding)")
+        if self.ngrams > 1 and self.mode == "sequence":
+            raise SeqexpError(f"encoder.ngrams={self.ngrams} makes a bag of n-grams, not a "
+                              "sequence: use encoder.mode=multi_hot/count/tf_idf or "
+                              "encoder.ngrams=1")
+        if self.weighting != "none" and self.mode == "sequence":
+            raise SeqexpError(f"encoder.weighting={self.weighting} weights the columns of a bag, "
+                              "not a sequence: use encoder.mode=multi_hot/count/tf_idf or "
+                              "encoder.weighting=none")
+        if holds == "tokens" and (self.ngrams > 1 or self.level == "char"):
+            what = "encoder.level=char" if self.level == "char" else f"encoder.ngrams={self.ngrams}"
+            raise SeqexpError(f"{what} needs raw text but dataset=imdb holds word ids: use "
+                              "dataset=raw-imdb, or encoder.level=word encoder.ngrams=1")
 
 
 @dataclass

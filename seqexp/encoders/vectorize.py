@@ -147,21 +147,6 @@ class Vectorizer:
         flat = np.concatenate(flats) if flats else np.zeros(0, np.int32)
         return flat, np.array(lengths, dtype=np.int64)
 
-    def sequences(self, texts: list[str], output_sequence_length: int | None = None,
-                  ) -> np.ndarray:
-        """int32 ``(n, length)`` ids, truncated and zero-padded at the END as
-        ``TextVectorization(output_sequence_length=...)`` does (``None``: the longest)."""
-        flat, lengths = self.ragged(texts)
-        width = int(lengths.max(initial=0)) if output_sequence_length is None \
-            else output_sequence_length
-        out = np.zeros((len(lengths), width), dtype=np.int32)
-        starts = np.cumsum(lengths) - lengths
-        keep = np.minimum(lengths, width)
-        rows = np.repeat(np.arange(len(lengths)), keep)
-        cols = np.arange(int(keep.sum())) - np.repeat(np.cumsum(keep) - keep, keep)
-        out[rows, cols] = flat[np.repeat(starts, keep) + cols]
-        return out
-
     def bags(self, texts: list[str], done: Callable[[int], None] | None = None,
              ) -> sp.csr_matrix:
         """``(n, len(vocabulary))`` float32 rows: ``multi_hot``, ``count`` or ``tf_idf``."""
@@ -169,9 +154,6 @@ class Vectorizer:
             raise ValueError("bags need output_mode multi_hot, count or tf_idf")
         flat, lengths = self.ragged(texts, done)
         return bag_matrix(flat, lengths, len(self.vocabulary), self.output_mode, self.idf)
-
-    def __call__(self, texts: list[str]):
-        return self.sequences(texts) if self.output_mode == "int" else self.bags(texts)
 
 
 def bag_matrix(flat: np.ndarray, lengths: np.ndarray, width: int, mode: str,

@@ -18,9 +18,9 @@ from typing import ClassVar
 from omegaconf import MISSING, DictConfig
 
 from seqexp.config.registry import Registry
-from seqexp.data import Task
 from seqexp.encoders import InputSpec
 from seqexp.errors import SeqexpError
+from seqexp.tasks import Task
 
 
 @dataclass

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from seqexp.data import TASKS
+from seqexp.tasks import all_tasks
 
 RUN_SPECIFIC = ("trainer.seed", "trainer.resume", "tracking.run_name")
 CONFIDENCE = 0.95
@@ -119,15 +119,15 @@ def ranked(df: pd.DataFrame, key) -> pd.DataFrame:
 
 def sort_key(row, suffix: str = "") -> float | None:
     """The row's ``best_val_<metric><suffix>``, negated where higher is better; None if none."""
-    task = TASKS.get(row["task"])
+    task = all_tasks().get(row["task"])
     value = row.get(f"best_val_{task.metric}{suffix}") if task else None
     if value is None or pd.isna(value):
         return None
-    return value if task.mode == "min" else -value
+    return value if task.lower_is_better else -value
 
 
 def _metric(row) -> str | None:
-    task = TASKS.get(row["task"])
+    task = all_tasks().get(row["task"])
     return task and f"best_val_{task.metric}"
 
 

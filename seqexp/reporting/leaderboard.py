@@ -18,17 +18,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from seqexp.data import TASKS
 from seqexp.errors import SeqexpError
 from seqexp.reporting import compare
 from seqexp.reporting.compare import summary
 from seqexp.reporting.tables import format_table, write_files
+from seqexp.tasks import all_tasks
 
 PARENT, SWEEP, NAME = "tags.mlflow.parentRunId", "tags.seqexp.sweep", "tags.mlflow.runName"
 HOST, PID = "tags.seqexp.host", "tags.seqexp.pid"
 OPTUNA = "tags.optuna.state"  # PRUNED: a search trial its pruner stopped early
 SCORES = tuple(f"metrics.{kind}_{t.metric}" for kind in ("best_val", "naive_val", "test")
-               for t in TASKS.values()) + ("metrics.val_skill", "metrics.test_skill")
+               for t in all_tasks().values()) + ("metrics.val_skill", "metrics.test_skill")
 def search(client, experiment_id: str, filter_string: str = "") -> pd.DataFrame:
     """Every active run of the experiment matching ``filter_string``, one row per run."""
     import mlflow
@@ -104,14 +104,15 @@ def board(client, runs: pd.DataFrame) -> pd.DataFrame:
     scores = [c for c in runs if c.startswith(SCORES) and runs[c].notna().any()]
     df[[c[8:] for c in scores]] = runs[scores]
     for i, row in df.iterrows():
-        if row["task"] in TASKS and compare.sort_key(row) is None:  # stopped before its scores
+        # stopped before its scores
+        if row["task"] in all_tasks() and compare.sort_key(row) is None:
             for key, value in partial_scores(client, row).items():
                 df.loc[i, key] = value
     params = sorted(c for c in runs if c.startswith("params.") and runs[c].nunique() > 1)
     df[[c[7:] for c in params]] = runs[params]
     df = df.assign(epochs=pd.to_numeric(df["epochs"]).round().astype("Int64"),
                    duration_s=df["duration_s"].round(1))
-    main = [f"{k}_{t.metric}" for t in TASKS.values() for k in ("best_val", "naive_val")]
+    main = [f"{k}_{t.metric}" for t in all_tasks().values() for k in ("best_val", "naive_val")]
     more = sorted(c for c in df if c.startswith(("best_val_", "naive_val_", "test_")))
     order = dict.fromkeys([*main, "val_skill", *more, "test_skill"])
     state = ["trial"] if runs[OPTUNA].notna().any() else []  # an Optuna search pruned some
@@ -123,25 +124,23 @@ def board(client, runs: pd.DataFrame) -> pd.DataFrame:
 
 def _task(run: pd.Series) -> str | None:
     """The run's ``task`` tag, else the task its metrics imply, else None (no scores)."""
-    if run["tags.task"] in TASKS:
+    if run["tags.task"] in all_tasks():
         return run["tags.task"]
-    return next((kind for kind, t in TASKS.items()
+    return next((kind for kind, t in all_tasks().items()
                  if pd.notna(run.get(f"metrics.naive_val_{t.metric}"))), None)
 
 
 def partial_scores(client, row: pd.Series) -> dict:
     """A run stopped before its final scores: the best per-epoch validation value so far,
     its skill against the baseline, and the epochs logged."""
-    task = TASKS[row["task"]]
+    task = all_tasks()[row["task"]]
     history = client.get_metric_history(row["run_id"], task.history)
     if not history:
         return {}
     best = task.best([m.value for m in history])
     out = {f"best_val_{task.metric}": best, "epochs": len({m.step for m in history})}
     if pd.notna(naive := row.get(f"naive_val_{task.metric}")):
-        from seqexp.training.evaluate import skill
-
-        out["val_skill"] = skill(task.mode, best, naive)
+        out["val_skill"] = task.skill(best, naive)
     return out
 
 

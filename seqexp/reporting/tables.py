@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from seqexp.data import TASKS
 from seqexp.reporting import compare
+from seqexp.tasks import all_tasks
 
 HEADERS = {"rank": "#", "duration_s": "time", "beats_baseline": "beats baseline",
            "p_vs_best": "p vs best"}
@@ -96,7 +96,8 @@ def figure(groups_: list[tuple[str, pd.DataFrame]]):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [(title, df, f"best_val_{t.metric}") for title, df in groups_ for t in TASKS.values()
+    panels = [(title, df, f"best_val_{t.metric}") for title, df in groups_
+              for t in all_tasks().values()
               if {f"best_val_{t.metric}", f"best_val_{t.metric}_mean"} & set(df)]
     heights = [1.2 + 0.35 * len(df) + 0.2 * len(textwrap.wrap(title, 90))
                for title, df, _ in panels] or [1.5]

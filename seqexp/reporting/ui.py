@@ -60,12 +60,14 @@ def runs_address(base: str, experiment_id: str, share_key: str | None = SHARE_KE
 
 
 def comparison_columns(metric_keys: set[str]) -> list[str]:
-    """The table's columns, in order (MLflow's canonical keys): per task metric its baseline,
-    the model's best score, the skill; then the description, dataset and model."""
+    """The table's columns, in order (MLflow's canonical keys): per task (:mod:`seqexp.tasks`)
+    the columns it shows (its baseline, the model's best score), the skill; then the
+    description, dataset and model."""
+    from seqexp.tasks import all_tasks
+
     columns = []
-    for metric in ("mae", "acc"):
-        columns += [f"metrics.`{key}`" for key in (f"naive_val_{metric}", f"best_val_{metric}")
-                    if key in metric_keys]
+    for task in all_tasks().values():
+        columns += [f"metrics.`{key}`" for key in task.ui_columns() if key in metric_keys]
     if "val_skill" in metric_keys:
         columns.append("metrics.`val_skill`")
     return columns + ["attributes.`Description`", "attributes.`Dataset`", "attributes.`Models`"]

@@ -17,7 +17,6 @@ text so that ``seqexp-generate`` (:func:`from_run`) can rebuild the model from
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import tempfile
 from pathlib import Path
@@ -134,7 +133,7 @@ def load_run_model(client, run_id: str):
     from mlflow.exceptions import MlflowException
     from omegaconf import OmegaConf
 
-    from seqexp.data import NEXT_CHAR
+    from seqexp.tasks.next_char import NEXT_CHAR
 
     try:
         run = client.get_run(run_id)
@@ -162,7 +161,7 @@ def load_run_model(client, run_id: str):
     alphabet, maxlen = meta["alphabet"], int(meta["maxlen"])
     spec = InputSpec(shape=(maxlen,), dtype="int32", layout="sequence", vocab_size=len(alphabet))
     model = models.build(spec, char_layers(cfg.encoder, len(alphabet)), cfg.model,
-                         dataclasses.replace(NEXT_CHAR, outputs=len(alphabet)))
+                         NEXT_CHAR.with_outputs(len(alphabet)))
     model.load_weights(paths[WEIGHTS])
     return model, meta
 

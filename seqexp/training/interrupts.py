@@ -40,10 +40,6 @@ def _handler(signum: int, frame: object) -> None:
     raise Interrupted(f"signal {signum}")
 
 
-def pending() -> int | None:
-    return _pending
-
-
 def received() -> int | None:
     """The last SIGTERM or SIGINT this process received (None: none)."""
     return _received

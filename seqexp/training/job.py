@@ -9,10 +9,10 @@ from typing import Any
 from omegaconf import DictConfig
 
 from seqexp import data, encoders, models, progress, sweep_progress
-from seqexp.data import Task
 from seqexp.encoders import Batching
+from seqexp.tasks import Task
 from seqexp.tracking import conventions, lifecycle, outage, provenance, store
-from seqexp.training import evaluate, generation, neighbours, train
+from seqexp.training import generation, neighbours, train
 from seqexp.training.backup import Backup
 
 
@@ -122,7 +122,7 @@ def train_job(cfg: DictConfig) -> Outcome:
             shuffle=cfg.dataset.get("shuffle", True)))
         if encoded.params:
             run.log_params({f"encoded.{k}": v for k, v in encoded.params.items()})
-        naive = evaluate.baseline(splits, "val")
+        naive = task.baseline(splits, "val")
         run.log_metrics({**naive, **encoded.metrics, **(splits.info.cleaned or {})})
 
         from seqexp.models.recurrent import cudnn_eligibility
@@ -158,18 +158,18 @@ def train_job(cfg: DictConfig) -> Outcome:
         neighbours.log_after_training(run, model, encoded, cfg.encoder, probed)
         # The run's per-epoch record is its backup's journal: every epoch, across resumes.
         history = backup.history(["loss", task.keras_metric, task.history])
-        epoch, best = evaluate.best_epoch(history, splits)
-        results = {**evaluate.scored(splits, "val", best, naive, prefix="best_"),
+        epoch, best = task.best_epoch(history)
+        results = {**task.scored(splits, "val", best, naive, prefix="best_"),
                    "best_epoch": epoch + 1, "epochs_run": len(history[task.history])}
         if cfg.trainer.evaluate_test:
-            naive_test = evaluate.baseline(splits, "test")
+            naive_test = task.baseline(splits, "test")
             score = train.evaluate(model, encoded.test, task)
             results.update(naive_test)
-            results.update(evaluate.scored(splits, "test", score, naive_test, prefix=""))
+            results.update(task.scored(splits, "test", score, naive_test, prefix=""))
         # kept in the run's folder, then logged with the best weights (they wait there
         # while the store is away)
         curves = learning_curves(history, naive, task, title=lifecycle.run_name(cfg),
-                                 unit=unit_of(splits), best_epoch=results["best_epoch"])
+                                 unit=task.axis, best_epoch=results["best_epoch"])
         run.finish(results, curves, description=describe(cfg, splits, results, naive))
         log_model(run, cfg, encoded, model)
         print(summary_line(results, naive, task.metric))
@@ -200,15 +200,9 @@ def baseline_callback(task, naive: dict[str, float]):
         def on_epoch_end(self, epoch, logs=None):
             if logs is not None and task.history in logs:
                 logs[f"naive_val_{task.metric}"] = baseline
-                logs["val_skill"] = evaluate.skill(task.mode, logs[task.history], baseline)
+                logs["val_skill"] = task.skill(logs[task.history], baseline)
 
     return Baseline()
-
-
-def unit_of(splits) -> str:
-    """The y-axis label of the learning curves: what the metric's numbers are."""
-    return {"regression": f"{splits.task.metric.upper()} (normalized)", "binary": "accuracy",
-            "next-char": "bits per character"}.get(splits.task.name, splits.task.metric)
 
 
 def log_dataset_input(run, cfg: DictConfig, splits) -> None:
@@ -235,10 +229,9 @@ def describe(cfg: DictConfig, splits, results: dict[str, float],
     verdict = "better than" if skill > 0 else "no better than"
     source = splits.info.source
     digest = str(splits.info.sha256 or "")[:12]
-    shown = {"mae": "MAE", "acc": "accuracy", "bpc": "bits per character"}.get(metric, metric)
     lines = [
         # the first line is what the runs table shows: plain text
-        f"{cfg.model.name} on {cfg.dataset.name}: best val {shown} {best:.4f} vs naive "
+        f"{cfg.model.name} on {cfg.dataset.name}: best val {task.shown} {best:.4f} vs naive "
         f"baseline {base:.4f}{in_units}, skill {skill:+.3f} ({verdict} the baseline)",
         "",
         f"Best epoch {results['best_epoch']} of {results['epochs_run']}.",

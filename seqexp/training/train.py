@@ -12,9 +12,9 @@ from typing import Any
 import keras
 from omegaconf import DictConfig
 
-from seqexp.data import Task
 from seqexp.encoders import Encoded
 from seqexp.errors import SeqexpError
+from seqexp.tasks import Task
 from seqexp.training import interrupts
 from seqexp.training.backup import Backup, Record
 
@@ -26,20 +26,11 @@ def set_precision(precision: str) -> None:
     keras.config.set_dtype_policy(str(precision))
 
 
-def bpc(y_true, y_pred):
-    """Bits per character: the sparse categorical cross-entropy in bits (nats / ln 2)."""
-    return keras.losses.sparse_categorical_crossentropy(y_true, y_pred) / math.log(2.0)
-
-
-METRICS = {"bpc": bpc}  # task metrics that are functions here, not Keras metric names
-
-
 def compile_model(model: keras.Model, task: Task, cfg: DictConfig) -> None:
     optimizer = keras.optimizers.get({"class_name": cfg.optimizer,
                                       "config": {"learning_rate": cfg.learning_rate}})
-    metric = METRICS.get(task.keras_metric, task.keras_metric)
     jit = cfg.get("jit_compile")
-    model.compile(optimizer=optimizer, loss=task.loss, metrics=[metric],
+    model.compile(optimizer=optimizer, loss=task.loss, metrics=[task.compile_metric()],
                   jit_compile="auto" if jit is None else jit)
 
 

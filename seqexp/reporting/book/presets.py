@@ -10,6 +10,9 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from seqexp import tasks
+from seqexp.tasks import Task
+
 CHAPTER = "6"  # the table is chapter 6's; other book presets (8.1) run when named by --only
 
 
@@ -18,7 +21,7 @@ class Preset:
     """One book preset and what the book reports for it (its ``book:`` block)."""
 
     name: str  # file stem, e.g. "6.39-gru"
-    dataset: str  # jena, imdb, raw-imdb
+    dataset: str  # jena, imdb, raw-imdb, text
     encoder: str | None
     encoder_dim: int | None
     book: dict[str, Any]
@@ -28,13 +31,19 @@ class Preset:
         return str(self.book.get("listing") or self.name.split("-")[0])
 
     @property
+    def task(self) -> Task:
+        """The task of the preset's dataset (its schema's ``task``)."""
+        from seqexp.data import DATASETS
+
+        return tasks.get(DATASETS.options()[self.dataset].task)
+
+    @property
     def metric(self) -> str:
-        return self.book.get("metric") or ("best_val_mae" if self.dataset == "jena"
-                                           else "best_val_acc")
+        return self.book.get("metric") or f"best_val_{self.task.metric}"
 
     @property
     def lower_is_better(self) -> bool:
-        return self.metric.endswith(("mae", "loss", "bpc"))
+        return self.task.lower_is_better
 
     @property
     def chapter(self) -> str:

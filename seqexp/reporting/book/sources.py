@@ -15,13 +15,15 @@ from omegaconf import OmegaConf
 
 from seqexp.reporting.book.presets import Preset
 
-URLS = {  # where each dataset downloads from (see the dataset schemas)
-    "jena": "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
-            "jena_climate_2009_2016.csv.zip",
-    "imdb": "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz",
-    "raw-imdb": "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
-    "glove": "https://nlp.stanford.edu/data/glove.6B.zip",
-}
+
+def download_url(option: str) -> str:
+    """Where a dataset (``jena``, ``imdb``, ``raw-imdb``) or the GloVe vectors (``glove``)
+    download from: their schema's ``url``."""
+    from seqexp.data import DATASETS
+    from seqexp.encoders import ENCODERS
+
+    schema = DATASETS.options().get(option) or ENCODERS.options()[option]
+    return schema().url
 
 
 @dataclass
@@ -69,7 +71,7 @@ def glove_dim(path: Path) -> int | None:
 def plan(preset: Preset, src: Sources) -> tuple[dict[str, Any] | None, str]:
     """The overrides that point ``preset`` at its data, or None and why it is skipped."""
     def online(what: str) -> bool:
-        return src.online and reachable(URLS[what])
+        return src.online and reachable(download_url(what))
 
     out: dict[str, Any] = {}
     if preset.dataset == "jena":

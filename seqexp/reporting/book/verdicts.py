@@ -20,11 +20,6 @@ def verdict(preset: Preset, mean: float) -> str:
     return VERDICTS[2] if above == preset.lower_is_better else VERDICTS[1]
 
 
-# A figure the book gives only as "~x" (no range) is read to the precision it is written in:
-# x +- 0.01 for an MAE (~0.265), x +- 0.02 for an accuracy (~85%).
-APPROXIMATE = {"mae": 0.01, "acc": 0.02}
-
-
 def book_range(preset: Preset) -> tuple[float | None, float | None]:
     """The book's range for the preset: its ``range``, else ``reported`` read as "~x"."""
     rng = preset.book.get("range")
@@ -33,7 +28,9 @@ def book_range(preset: Preset) -> tuple[float | None, float | None]:
     reported = preset.book.get("reported")
     if reported is None:
         return None, None
-    tolerance = APPROXIMATE["mae" if preset.lower_is_better else "acc"]
+    # "~x" (no range) is read to the precision the task's figures are written in
+    # (Task.approximate: x +- 0.01 for an MAE, ~0.265; x +- 0.02 for an accuracy, ~85%)
+    tolerance = preset.task.approximate
     return float(reported) - tolerance, float(reported) + tolerance
 
 

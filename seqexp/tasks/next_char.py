@@ -1,66 +1,45 @@
-"""The common-sense baselines, the model's best scores, and skill against the baseline.
-
-Baselines are computed vectorized on exactly the examples the model is scored on:
-persistence (the last observed target of each window) for forecasting, the training
-set's majority class for classification, a character n-gram model fitted on the training
-text for next-character prediction (:class:`CharNgram`).
-"""
+"""Next-character prediction (DLwP 1st ed. 8.1, text generation): softmax over the alphabet,
+sparse categorical cross-entropy, scored in bits per character (lower is better); the baseline
+is a character n-gram model fitted on the training text (:class:`CharNgram`). ``outputs`` is
+set by the loader to its alphabet's size."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 
-from seqexp.data import Splits
-from seqexp.errors import SeqexpError
+from seqexp.tasks import Task, register
 
 
-def baseline(splits: Splits, part: str) -> dict[str, float]:
-    """``naive_<part>_<metric>`` (and ``..._<unit>`` for forecasting) on one split."""
-    if splits.task.name == "next-char":
+def bpc(y_true, y_pred):
+    """Bits per character: the sparse categorical cross-entropy in bits (nats / ln 2); Keras
+    logs it as ``bpc``."""
+    import keras
+
+    return keras.losses.sparse_categorical_crossentropy(y_true, y_pred) / math.log(2.0)
+
+
+@dataclass(frozen=True)
+class NextChar(Task):
+    def baseline(self, splits, part: str) -> dict[str, float]:
         ngram = splits.info.ngram
         if ngram is None:
-            train = splits.train
-            ngram = CharNgram(train.ids[:splits.info.split_at[0]],
-                              splits.info.baseline_order, splits.task.outputs)
+            ngram = CharNgram(splits.train.ids[:splits.info.split_at[0]],
+                              splits.info.baseline_order, self.outputs)
             splits.info.ngram = ngram
         windows = getattr(splits, part)
         return {f"naive_{part}_bpc": ngram.bpc(windows.ids, windows.starts + windows.maxlen)}
-    if splits.task.name == "regression":
-        windows = getattr(splits, part)
-        mae = float(np.mean(np.abs(windows.last_observed() - windows.targets())))
-        return {f"naive_{part}_mae": mae,
-                f"naive_{part}_mae_{splits.info.unit}": mae * splits.info.scale}
-    majority = int(np.mean(splits.train[1]) >= 0.5)
-    labels = np.asarray(getattr(splits, part)[1])
-    return {f"naive_{part}_acc": float(np.mean(labels == majority))}
+
+    def compile_metric(self):
+        return bpc
 
 
-def skill(task_mode: str, score: float, naive: float) -> float:
-    """1 - score/naive for errors (MAE); (score - naive)/(1 - naive) for accuracies."""
-    if task_mode == "min":
-        return 1.0 - score / naive if naive else float("nan")
-    return (score - naive) / (1.0 - naive) if naive < 1.0 else float("nan")
-
-
-def scored(splits: Splits, part: str, score: float, naive: dict[str, float],
-           prefix: str) -> dict[str, float]:
-    """The model's score on ``part`` with its unit variant and skill against ``naive``."""
-    task = splits.task
-    out = {f"{prefix}{part}_{task.metric}": score}
-    if task.name == "regression":
-        out[f"{prefix}{part}_{task.metric}_{splits.info.unit}"] = score * splits.info.scale
-    out[f"{part}_skill"] = skill(task.mode, score, naive[f"naive_{part}_{task.metric}"])
-    return out
-
-
-def best_epoch(history: dict[str, list[float]], splits: Splits) -> tuple[int, float]:
-    """The epoch (0-based) with the best validation metric, and that metric."""
-    values = history[splits.task.history]
-    best = splits.task.best(values)
-    if best is None:
-        raise SeqexpError(f"every epoch's {splits.task.history} is NaN or infinite: lower "
-                          "trainer.learning_rate or check the data for extreme values")
-    return values.index(best), float(best)
+NEXT_CHAR = register(NextChar(
+    "next-char", loss="sparse_categorical_crossentropy", metric="bpc", keras_metric="bpc",
+    output_activation="softmax", mode="min", shown="bits per character",
+    axis="bits per character", approximate=0.05))
 
 
 class CharNgram:
