@@ -6,6 +6,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -21,11 +23,26 @@ def _folders(top: Path, package: str, suffixes: tuple[str, ...]) -> set[str]:
 def test_every_package_folder_is_declared():
     declared = set(tomllib.loads((ROOT / "pyproject.toml").read_text())
                    ["tool"]["setuptools"]["packages"])
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    # folders installed under another name: conf/ as seqexp.conf, the sweeper plugin in
+    # Hydra's hydra_plugins namespace (Hydra instantiates plugin classes only from there)
+    mapped = {name: ".".join(("seqexp", *Path(folder).parts[1:])) if folder != "conf"
+              else "seqexp.conf" for name, folder in config["package-dir"].items()}
+    assert mapped["hydra_plugins.seqexp_sweeper"] == "seqexp.sweeps.hydra_plugin"
     code = {p for p in _folders(ROOT / "seqexp", "seqexp", (".py",))
             if p != "seqexp.conf" and not p.startswith("seqexp.conf.")}
+    code = {next((name for name, real in mapped.items() if real == p), p) for p in code}
     conf = _folders(ROOT / "conf", "seqexp.conf", (".yaml", ".py"))
     parents = {p.rsplit(".", n)[0] for p in code | conf for n in range(1, p.count("."))}
-    # Hydra's plugins live in the hydra_plugins namespace package (no __init__.py of its own)
-    plugins = _folders(ROOT / "hydra_plugins", "hydra_plugins", (".py",)) - {"hydra_plugins"}
-    assert plugins == {"hydra_plugins.seqexp_sweeper"}
-    assert code | conf | parents | plugins == declared
+    parents -= {"hydra_plugins"}  # a namespace package: no __init__.py of its own
+    assert code | conf | parents == declared
+
+
+def test_the_top_level_holds_only_the_products_folders():
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout: the tracked tree cannot be listed")
+    folders = {line.split("/", 1)[0] for line in listed.stdout.splitlines() if "/" in line}
+    assert folders <= {"conf", "seqexp", "tests", "bench", "scripts", "examples", ".ci"}

@@ -41,7 +41,8 @@ def register() -> None:
 
 def install() -> None:
     """The configs, and the class among Hydra's plugins: an editable install of seqexp puts
-    ``hydra_plugins/`` behind setuptools' import hook, which Hydra's scan cannot list."""
+    ``hydra_plugins.seqexp_sweeper`` (the folder ``seqexp/sweeps/hydra_plugin``) behind
+    setuptools' import hook, which Hydra's scan cannot list."""
     from hydra.core.plugins import Plugins
 
     register()
