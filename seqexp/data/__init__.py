@@ -92,12 +92,16 @@ register = DATASETS.register
 
 
 def task_of(cfg: DictConfig) -> Task:
-    """The task of the dataset ``cfg`` describes: its schema's ``task``."""
+    """The task of the dataset ``cfg`` describes: its schema's ``task``. A config read back
+    from a run's record (``trainer.resume``) is plain, not typed: its schema is found by name."""
     from omegaconf import OmegaConf
 
     from seqexp import tasks
 
-    return tasks.get(OmegaConf.get_type(cfg).task)
+    schema = OmegaConf.get_type(cfg)
+    if not hasattr(schema, "task"):
+        schema = DATASETS.schema(cfg.name)
+    return tasks.get(schema.task)
 
 
 def load(cfg: DictConfig) -> Splits:
