@@ -14,7 +14,7 @@ stage's line when it ends; otherwise (CI, a log file, ``nohup``) only that line 
 once: ``seqexp: read aclImdb_v1.tar.gz: 50,000 reviews in 11.6 s``. A stage done within
 :data:`SHORT_S` shows neither, unless it has a ``report`` (the data faults it fixed); a stage
 that fails writes no line (its error says why). ``trainer.verbose=0`` silences bars and lines alike
-(:func:`set_verbose`, called by the job with that setting; Keras's own bar follows it too).
+(:func:`verbosity`, entered by each job with that setting; Keras's own bar follows it too).
 """
 
 from __future__ import annotations
@@ -33,6 +33,18 @@ def set_verbose(level: Any) -> None:
     """Follow ``trainer.verbose``: 0 shows nothing, anything else bars or lines."""
     global _verbose
     _verbose = level
+
+
+@contextlib.contextmanager
+def verbosity(level: Any) -> Iterator[None]:
+    """:func:`set_verbose` for one job, the previous level restored after it (jobs that share
+    a process, such as a notebook's, do not inherit each other's setting)."""
+    before = _verbose
+    set_verbose(level)
+    try:
+        yield
+    finally:
+        set_verbose(before)
 
 
 def shown() -> bool:

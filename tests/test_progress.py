@@ -272,3 +272,12 @@ def test_a_continued_search_counts_the_trials_it_holds(tmp_path, capfd):
     assert re.fullmatch(r"seqexp: job 6 of 8 done: val mae 0\.2500 vs baseline 0\.3000 "
                         r"\(skill \+0\.167\), elapsed \d+s, about \d+s left\n",
                         capfd.readouterr().err)
+
+
+def test_a_jobs_verbosity_ends_with_the_job():
+    # jobs sharing a process (seqexp.run in a notebook, the basic launcher) must not leave
+    # trainer.verbose=0 behind for the stages that come after them
+    progress.set_verbose(1)
+    with progress.verbosity(0):
+        assert not progress.shown()
+    assert progress.shown()

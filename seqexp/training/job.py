@@ -105,78 +105,78 @@ def train_job(cfg: DictConfig) -> Outcome:
     if cfg.trainer.get("resume"):
         cfg = lifecycle.recorded_config(cfg)
     share_gpus()
-    progress.set_verbose(cfg.trainer.verbose)  # the data stages' bars and lines follow it
-    keras.utils.set_random_seed(cfg.trainer.seed)
-    keras.backend.clear_session()
-    with lifecycle.open_run(cfg) as run:
-        run.set_tags({"device": lifecycle.device()})
-        if not run.resumed:  # the code, packages and versions that recreate the run
-            provenance.record(run, keras.backend.backend())
-        splits = data.load(cfg.dataset)
-        task = splits.task
-        run.set_tags({"data.source": splits.info.source,
-                      "data.sha256": splits.info.sha256, "task": task.name})
-        log_dataset_input(run, cfg, splits)
-        encoded = encoders.encode(splits, cfg.encoder, Batching(
-            cfg.trainer.batch_size, cfg.trainer.seed, cfg.trainer.steps_per_epoch,
-            shuffle=cfg.dataset.get("shuffle", True)))
-        if encoded.params:
-            run.log_params({f"encoded.{k}": v for k, v in encoded.params.items()})
-        naive = task.baseline(splits, "val")
-        run.log_metrics({**naive, **encoded.metrics, **(splits.info.cleaned or {})})
+    with progress.verbosity(cfg.trainer.verbose):  # the data stages' bars and lines follow it
+        keras.utils.set_random_seed(cfg.trainer.seed)
+        keras.backend.clear_session()
+        with lifecycle.open_run(cfg) as run:
+            run.set_tags({"device": lifecycle.device()})
+            if not run.resumed:  # the code, packages and versions that recreate the run
+                provenance.record(run, keras.backend.backend())
+            splits = data.load(cfg.dataset)
+            task = splits.task
+            run.set_tags({"data.source": splits.info.source,
+                          "data.sha256": splits.info.sha256, "task": task.name})
+            log_dataset_input(run, cfg, splits)
+            encoded = encoders.encode(splits, cfg.encoder, Batching(
+                cfg.trainer.batch_size, cfg.trainer.seed, cfg.trainer.steps_per_epoch,
+                shuffle=cfg.dataset.get("shuffle", True)))
+            if encoded.params:
+                run.log_params({f"encoded.{k}": v for k, v in encoded.params.items()})
+            naive = task.baseline(splits, "val")
+            run.log_metrics({**naive, **encoded.metrics, **(splits.info.cleaned or {})})
 
-        from seqexp.models.recurrent import cudnn_eligibility
+            from seqexp.models.recurrent import cudnn_eligibility
 
-        train.set_precision(cfg.trainer.precision)
-        model = models.build(encoded.spec, encoded.layers, cfg.model, task)
-        run.set_tags(dict(zip(("cudnn", "cudnn.reason"), cudnn_eligibility(model),
-                              strict=True)))
-        train.compile_model(model, task, cfg.trainer)
-        if not run.resumed:
-            run.log_text(model_summary(model), "model_summary.txt")
-            run.log_params({"model.parameters": model.count_params()})
+            train.set_precision(cfg.trainer.precision)
+            model = models.build(encoded.spec, encoded.layers, cfg.model, task)
+            run.set_tags(dict(zip(("cudnn", "cudnn.reason"), cudnn_eligibility(model),
+                                  strict=True)))
+            train.compile_model(model, task, cfg.trainer)
+            if not run.resumed:
+                run.log_text(model_summary(model), "model_summary.txt")
+                run.log_params({"model.parameters": model.count_params()})
 
-        folder = run.checkpoint_dir(output_dir() / cfg.trainer.checkpoint_dir)
-        checkpoint = folder / "best.weights.h5"
-        probed = neighbours.before_training(model, encoded, cfg.encoder)
-        callbacks, sampler = [baseline_callback(task, naive)], None
-        from seqexp.sweeps import pruning  # a trial of an Optuna search: reports, is pruned
+            folder = run.checkpoint_dir(output_dir() / cfg.trainer.checkpoint_dir)
+            checkpoint = folder / "best.weights.h5"
+            probed = neighbours.before_training(model, encoded, cfg.encoder)
+            callbacks, sampler = [baseline_callback(task, naive)], None
+            from seqexp.sweeps import pruning  # a trial of an Optuna search: reports, is pruned
 
-        callbacks += [c for c in [pruning.callback(cfg, run, task.history)] if c is not None]
-        if task.name == "next-char":  # samples of text during training (book 8.1)
-            alphabet, maxlen = splits.info.alphabet, encoded.spec.shape[0]
-            seed_text = generation.seed_text_for(splits, cfg.generate)
-            run.log_text(generation.generation_meta(alphabet, maxlen, seed_text,
-                                                    cfg.dataset.lower), generation.META)
-            sampler = generation.Sampler(run, alphabet, maxlen, seed_text, cfg.generate)
-            callbacks.append(sampler.callback())
-        backup = Backup(folder / "backup")
-        train.fit(model, encoded, task, cfg.trainer, backup, checkpoint,
-                  on_epoch=lambda record: run.log_epochs(backup.journal()), callbacks=callbacks)
-        if sampler is not None:
-            sampler.log_best(model)
-        neighbours.log_after_training(run, model, encoded, cfg.encoder, probed)
-        # The run's per-epoch record is its backup's journal: every epoch, across resumes.
-        history = backup.history(["loss", task.keras_metric, task.history])
-        epoch, best = task.best_epoch(history)
-        results = {**task.scored(splits, "val", best, naive, prefix="best_"),
-                   "best_epoch": epoch + 1, "epochs_run": len(history[task.history])}
-        if cfg.trainer.evaluate_test:
-            naive_test = task.baseline(splits, "test")
-            score = train.evaluate(model, encoded.test, task)
-            results.update(naive_test)
-            results.update(task.scored(splits, "test", score, naive_test, prefix=""))
-        # kept in the run's folder, then logged with the best weights (they wait there
-        # while the store is away)
-        curves = learning_curves(history, naive, task, title=lifecycle.run_name(cfg),
-                                 unit=task.axis, best_epoch=results["best_epoch"])
-        run.finish(results, curves, description=describe(cfg, splits, results, naive))
-        log_model(run, cfg, encoded, model)
-        print(summary_line(results, naive, task.metric))
-        sweep_progress.record_result(task.metric, results[f"best_val_{task.metric}"],
-                                     naive[f"naive_val_{task.metric}"], results["val_skill"])
-        return Outcome(run.id, best, results, naive, [r.metrics for r in backup.journal()],
-                       model, cfg)
+            callbacks += [c for c in [pruning.callback(cfg, run, task.history)] if c is not None]
+            if task.name == "next-char":  # samples of text during training (book 8.1)
+                alphabet, maxlen = splits.info.alphabet, encoded.spec.shape[0]
+                seed_text = generation.seed_text_for(splits, cfg.generate)
+                run.log_text(generation.generation_meta(alphabet, maxlen, seed_text,
+                                                        cfg.dataset.lower), generation.META)
+                sampler = generation.Sampler(run, alphabet, maxlen, seed_text, cfg.generate)
+                callbacks.append(sampler.callback())
+            backup = Backup(folder / "backup")
+            train.fit(model, encoded, task, cfg.trainer, backup, checkpoint,
+                      on_epoch=lambda record: run.log_epochs(backup.journal()), callbacks=callbacks)
+            if sampler is not None:
+                sampler.log_best(model)
+            neighbours.log_after_training(run, model, encoded, cfg.encoder, probed)
+            # The run's per-epoch record is its backup's journal: every epoch, across resumes.
+            history = backup.history(["loss", task.keras_metric, task.history])
+            epoch, best = task.best_epoch(history)
+            results = {**task.scored(splits, "val", best, naive, prefix="best_"),
+                       "best_epoch": epoch + 1, "epochs_run": len(history[task.history])}
+            if cfg.trainer.evaluate_test:
+                naive_test = task.baseline(splits, "test")
+                score = train.evaluate(model, encoded.test, task)
+                results.update(naive_test)
+                results.update(task.scored(splits, "test", score, naive_test, prefix=""))
+            # kept in the run's folder, then logged with the best weights (they wait there
+            # while the store is away)
+            curves = learning_curves(history, naive, task, title=lifecycle.run_name(cfg),
+                                     unit=task.axis, best_epoch=results["best_epoch"])
+            run.finish(results, curves, description=describe(cfg, splits, results, naive))
+            log_model(run, cfg, encoded, model)
+            print(summary_line(results, naive, task.metric))
+            sweep_progress.record_result(task.metric, results[f"best_val_{task.metric}"],
+                                         naive[f"naive_val_{task.metric}"], results["val_skill"])
+            return Outcome(run.id, best, results, naive, [r.metrics for r in backup.journal()],
+                           model, cfg)
 
 
 def summary_line(results: dict[str, float], naive: dict[str, float], metric: str) -> str:
