@@ -44,7 +44,7 @@ test-backends: $(BACKENDS_STAMP)
 	done
 
 lint: install
-	$(BIN)/ruff check seqexp tests bench scripts hydra_plugins
+	$(BIN)/ruff check seqexp tests bench scripts
 
 bench: install
 	$(BIN)/python bench/bench_windows.py
