@@ -23,8 +23,11 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/seqexp
 
+# The fast suite on TEST_WORKERS processes (pytest-xdist; each test has its own tmp folder,
+# cache folder and store). The slow suite stays serial: its kill and load tests time processes.
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 test-slow: install
 	$(BIN)/pytest -m slow

@@ -16,7 +16,7 @@ from tests.conftest import SMALL_JENA
 from tests.test_end_to_end import only_run, seqexp
 
 SLOW_EPOCHS = ["trainer.epochs=8", "trainer.steps_per_epoch=25", "trainer.batch_size=32",
-               "trainer.verbose=0", "model=gru"]
+               "trainer.verbose=0", "model=gru", "tracking.system_metrics=false"]
 
 
 def start_job(tmp_path, jena_csv, uri: str, epochs_logged: int):

@@ -9,11 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import SMALL_JENA
 
 
+@pytest.mark.slow  # two TensorFlow processes at once: make test-slow (make test <= 5 min)
 def test_two_runs_started_at_once_in_an_empty_folder(tmp_path, jena_csv):
     shared = tmp_path / "ckpt"
     args = [sys.executable, "-m", "seqexp.cli.run", "dataset=jena", f"dataset.path={jena_csv}",

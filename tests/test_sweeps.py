@@ -12,7 +12,7 @@ from tests.conftest import SMALL_JENA
 from tests.test_end_to_end import seqexp
 
 FAST = ["trainer.epochs=2", "trainer.steps_per_epoch=2", "trainer.batch_size=32",
-        "trainer.verbose=0"]
+        "tracking.log_model=false", "tracking.system_metrics=false", "trainer.verbose=0"]
 SAID = [*FAST[:-1], "trainer.verbose=2"]  # the jobs' lines shown (issue 21)
 TIME = r"(?:\d+s|\d+m\d\ds|\d+h\d\dm)"  # 45s, 3m12s, 1h05m
 JOB_LINE = (r"seqexp: job (\d) of (\d) (done|failed)(: val mae \d+\.\d{4} vs baseline \d+\.\d{4} "
@@ -34,8 +34,8 @@ def sweep_runs(uri: str):
     return client, parents[0], children
 
 
-def test_basic_sweep_with_a_failing_job(tmp_path, jena_csv, new_store):
-    uri = new_store(tmp_path / "sweep.db")
+def failing_sweep(tmp_path, jena_csv, uri):
+    """Run the 3-job sweep whose third job fails; check it; return what it recorded."""
     # conv cannot be built on 24-step windows: that job fails, the other two go on.
     out = seqexp("-m", "model=gru,dense,conv", "dataset=jena", f"dataset.path={jena_csv}",
                  *SMALL_JENA, *SAID, f"tracking.uri={uri}", cwd=tmp_path)
@@ -73,7 +73,17 @@ def test_basic_sweep_with_a_failing_job(tmp_path, jena_csv, new_store):
     for run in finished:
         assert len(client.get_metric_history(run.info.run_id, "val_mae")) == 2
         assert "naive_val_mae" in run.data.metrics
+    return client, parent, by_name, best
 
+
+def test_basic_sweep_with_a_failing_job(tmp_path, jena_csv, new_store):
+    failing_sweep(tmp_path, jena_csv, new_store(tmp_path / "sweep.db"))
+
+
+@pytest.mark.slow  # two sweeps and a refusal: make test-slow (keeps make test <= 5 min)
+def test_a_failed_sweep_resumes_and_refuses_a_different_one(tmp_path, jena_csv, new_store):
+    uri = new_store(tmp_path / "sweep.db")
+    client, parent, by_name, best = failing_sweep(tmp_path, jena_csv, uri)
     # sweep.resume=last: the same parent; the finished jobs reused (same runs, no new epoch),
     # the job that failed on its data runs again and fails the same way, in a new child
     again = seqexp("-m", "model=gru,dense,conv", "dataset=jena", f"dataset.path={jena_csv}",
@@ -196,6 +206,7 @@ def test_optuna_search_trials_are_child_runs(tmp_path, jena_csv, new_store):
         assert sorted(trial.intermediate_values) == [0, 1]  # reported per epoch
 
 
+@pytest.mark.slow  # 4 jobs; the grouped table itself is test_report's (fast)
 def test_seed_replicates_close_the_sweep_with_a_grouped_table(tmp_path, jena_csv, new_store):
     """2 models x 2 seeds: the closing table has one row per model with n, mean ± std, its
     interval and a p-value; the parent records it (md, csv, png) and the best group's stats."""
@@ -203,6 +214,7 @@ def test_seed_replicates_close_the_sweep_with_a_grouped_table(tmp_path, jena_csv
     out = seqexp("-m", "model=gru,dense", "trainer.seed=0,1", "dataset=jena",
                  f"dataset.path={jena_csv}", *SMALL_JENA, "trainer.epochs=1",
                  "trainer.steps_per_epoch=2", "trainer.batch_size=32", "trainer.verbose=0",
+                 "tracking.log_model=false", "tracking.system_metrics=false",
                  f"tracking.uri={uri}", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     table = out.stdout[out.stdout.rindex("beats baseline") - 200:]

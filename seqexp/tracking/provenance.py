@@ -11,6 +11,7 @@ checkout and environment; ``seqexp-rerun`` says what it finds before it reruns a
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import platform
 import subprocess
@@ -58,6 +59,7 @@ def diff() -> str | None:
     return "".join(parts)
 
 
+@functools.cache  # read once a process: a sweep's later jobs do not scan site-packages again
 def requirements() -> str:
     """Every installed distribution as ``name==version``, sorted, one a line."""
     found = {}
