@@ -341,9 +341,9 @@ def _store(uri: str | None):
 def _store_errors(uri: str | None) -> Iterator[None]:
     from mlflow.exceptions import MlflowException
 
+    from seqexp.tracking.store import unreadable
+
     try:
         yield
     except MlflowException as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise SeqexpError(f"cannot read the MLflow store {uri or '(default)'}: "
-                          f"{first[:300]}") from None
+        raise unreadable(uri, err) from None

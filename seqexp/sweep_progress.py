@@ -34,6 +34,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from seqexp.files import file_lock, write_atomic
+
 STATE = ".seqexp-progress.json"  # in the sweep's folder (hydra.sweep.dir)
 
 
@@ -182,8 +184,6 @@ def _succeeded(job_return: Any) -> bool:
 
 def _count(path: Path, done: int, reused: int) -> dict:
     """Add to the sweep's count under its lock (jobs end in several processes at once)."""
-    from seqexp.data.download import file_lock
-
     with file_lock(path.with_name(path.name + ".lock")):
         state = json.loads(path.read_text())
         state["done"] += done
@@ -193,7 +193,4 @@ def _count(path: Path, done: int, reused: int) -> dict:
 
 
 def _write(path: Path, state: dict) -> None:
-    from seqexp.data.download import atomic_path
-
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(state))
+    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(state)))

@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     from mlflow.exceptions import MlflowException
 
+    from seqexp.tracking.store import unreadable
     from seqexp.training.generation import from_run
 
     try:
@@ -45,8 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     except SeqexpError as err:
         _fail(str(err))
     except MlflowException as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        _fail(f"cannot read the MLflow store {args.uri or '(default)'}: {first[:300]}")
+        _fail(str(unreadable(args.uri, err)))
 
 
 def _fail(message: str) -> None:

@@ -39,15 +39,14 @@ def main(argv: list[str] | None = None) -> None:
     from mlflow.exceptions import MlflowException
 
     from seqexp.reporting.leaderboard import report
+    from seqexp.tracking.store import unreadable
 
     try:
         report(args)
     except (SeqexpError, OSError) as err:  # OSError: --out not writable, ...
         p.exit(2, f"seqexp-report: error: {err}\n")
     except MlflowException as err:  # unreachable server, unknown run id, bad store
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        p.exit(2, f"seqexp-report: error: cannot read the MLflow store "
-                  f"{args.uri or '(default)'}: {first[:300]}\n")
+        p.exit(2, f"seqexp-report: error: {unreadable(args.uri, err)}\n")
 
 
 if __name__ == "__main__":

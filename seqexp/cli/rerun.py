@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     from mlflow.exceptions import MlflowException
 
     from seqexp.tracking.rerun import rerun
+    from seqexp.tracking.store import unreadable
 
     try:
         code = rerun(args)
@@ -38,9 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         sys.exit(2)
     except MlflowException as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        print(f"{PROG}: error: cannot read the MLflow store {args.uri or '(default)'}: "
-              f"{first[:300]}", file=sys.stderr)
+        print(f"{PROG}: error: {unreadable(args.uri, err)}", file=sys.stderr)
         sys.exit(2)
     sys.exit(code)
 

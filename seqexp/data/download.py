@@ -9,14 +9,13 @@ evicted) and one folder of ``.npz`` entries per namespace (``imdb``, ``raw-imdb`
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from seqexp import progress
 from seqexp.errors import SeqexpError
+from seqexp.files import atomic_path, file_lock
 
 log = logging.getLogger(__name__)
 DOWNLOADS = "downloads"
@@ -105,19 +105,6 @@ def _fetch(url: str, path: Path) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock between processes (parallel jobs sharing one cache)."""
-    import fcntl
-
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def sha256sum(path: str | Path) -> str:
     """sha256 of a file, or of every file below a folder (names and bytes, sorted).
 
@@ -159,24 +146,6 @@ def _sha256_of(path: Path, files: list[Path]) -> str:
                     digest.update(chunk)
                     bar.update(len(chunk))
     return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; move it into place only on success.
-
-    A crash or interrupt leaves no half-written ``target`` (the temporary file is removed).
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, target)
-    finally:
-        tmp_path.unlink(missing_ok=True)
 
 
 def cached_arrays(namespace: str, key: dict, compute: Callable[[], dict[str, np.ndarray]],

@@ -32,7 +32,7 @@ from seqexp.errors import SeqexpError
 
 log = logging.getLogger(__name__)
 
-KERAS_NPZ_SHA256 = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
+KERAS_NPZ_SHA256 = ImdbConfig.sha256  # the schema's default: Keras's own file
 PAD, START, OOV, INDEX_FROM = 0, 1, 2, 3
 SPECIAL_TOKENS = ("", "[START]", "[UNK]")  # ids 0, 1, 2
 NPZ_ARRAYS = ("x_train", "y_train", "x_test", "y_test")

@@ -33,7 +33,7 @@ from seqexp import progress
 from seqexp.data import Splits
 from seqexp.data.batches import Batches
 from seqexp.data.download import cached_arrays
-from seqexp.data.imdb import pad_ragged
+from seqexp.data.imdb import SPECIAL_TOKENS, pad_ragged
 from seqexp.encoders import Batching, Encoded, InputSpec
 from seqexp.encoders import vectorize as _vectorize
 from seqexp.encoders.vectorize import Vectorizer, bag_matrix
@@ -42,7 +42,7 @@ from seqexp.errors import SeqexpError
 log = logging.getLogger(__name__)
 
 PARTS = ("train", "val", "test")
-SPECIAL = frozenset({"", "[UNK]", "[START]"})  # padding, out-of-vocabulary, Keras's start
+SPECIAL = frozenset(SPECIAL_TOKENS)  # padding, Keras's start, out-of-vocabulary
 
 
 def code_digest(*modules) -> str:

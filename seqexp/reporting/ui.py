@@ -30,6 +30,7 @@ from pathlib import Path
 
 from seqexp import console
 from seqexp.errors import SeqexpError
+from seqexp.tracking.store import default_uri, unreadable
 
 SHARE_KEY = "seqexp-compare"
 SHARE_TAG = "mlflow.sharedViewState."
@@ -48,8 +49,7 @@ def tracking_settings(overrides: list[str]) -> tuple[str, str]:
     schemas.register()
     with initialize_config_module(version_base="1.3", config_module="seqexp.conf"):
         cfg = compose("config", overrides=overrides)
-    uri = (cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI")
-           or f"sqlite:///{Path('mlflow.db').resolve()}")
+    uri = default_uri(cfg.tracking.uri)
     return uri, cfg.tracking.experiment
 
 
@@ -157,8 +157,7 @@ def serve(args: argparse.Namespace) -> None:
         address = runs_address(base, found.experiment_id, save_view(client, found.experiment_id)
                                ) if found else None
     except MlflowException as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise SeqexpError(f"cannot read the MLflow store {uri}: {first[:300]}") from None
+        raise unreadable(uri, err) from None
 
     print(f"seqexp-ui: MLflow UI on {uri}" + ("" if server is None else "  (Ctrl-C stops it)"))
     if address:

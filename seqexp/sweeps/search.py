@@ -36,6 +36,7 @@ from omegaconf import DictConfig, OmegaConf
 from seqexp import sweep_progress
 from seqexp.sweeps import space
 from seqexp.sweeps.resume import alive
+from seqexp.tracking.store import given_uri
 
 STORAGE_ENV = "SEQEXP_OPTUNA_STORAGE"
 STUDY_ENV = "SEQEXP_OPTUNA_STUDY"
@@ -88,7 +89,7 @@ class Search:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        url = self.cfg.storage or default_storage(os.environ.get("MLFLOW_TRACKING_URI"))
+        url = self.cfg.storage or default_storage(given_uri(None))
         sampler = instantiate_part(self.cfg.sampler)
         pruner = instantiate_part(self.cfg.pruner)
         study = optuna.create_study(study_name=self.cfg.study_name, storage=open_storage(url),

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from seqexp.errors import SeqexpError
+from seqexp.files import write_atomic
 from seqexp.tracking.conventions import log_keras_model
 from seqexp.tracking.run import DESCRIPTION_TAG, Run
 from seqexp.tracking.store import check_reachable, client_for, short, store_errors
@@ -31,7 +32,7 @@ def end_run(run: Run, status: str) -> None:
         if run.folder is None or not run.folder.is_dir():
             raise
         reason = run.store_error or short(err)
-        from seqexp.training.backup import Backup, write_atomic
+        from seqexp.training.backup import Backup
 
         write_atomic(run.folder / PENDING, lambda tmp: tmp.write_text(json.dumps(
             {"run_id": run.id, "uri": run.uri, "status": status, "reason": reason})))
@@ -60,7 +61,6 @@ def keep_model(run: Run, model, example) -> None:
     as the run's MLflow model once the store is back."""
     import numpy as np
 
-    from seqexp.training.backup import write_atomic
 
     write_atomic(run.folder / EXAMPLE_FILE, lambda tmp: np.save(tmp, example))
     write_atomic(run.folder / MODEL_FILE, model.save)

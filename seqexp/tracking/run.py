@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from seqexp.errors import SeqexpError
+from seqexp.files import write_atomic
 from seqexp.tracking.store import StoreAway, short, store_errors
 
 MAX_PARAM_CHARS = 6000
@@ -152,7 +153,6 @@ class Run:
         """The job's final scores, description and learning curves, kept in the run's folder
         first, then logged with the best weights; while the store is away they wait there and
         :func:`seqexp.tracking.outage.end_run` says how to upload them."""
-        from seqexp.training.backup import write_atomic
 
         write_atomic(self.folder / "results.json",
                      lambda tmp: tmp.write_text(json.dumps(dict(results))))

@@ -10,11 +10,23 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from seqexp.errors import SeqexpError
+from seqexp.files import file_lock
 
 
 def tracking_uri(cfg: DictConfig) -> str | None:
     """``tracking.uri``, else ``MLFLOW_TRACKING_URI``, else None (MLflow's default store)."""
-    return cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or None
+    return given_uri(cfg.tracking.uri)
+
+
+def given_uri(uri: str | None) -> str | None:
+    """``uri``, else ``MLFLOW_TRACKING_URI``, else None."""
+    return uri or os.environ.get("MLFLOW_TRACKING_URI") or None
+
+
+def default_uri(uri: str | None = None) -> str:
+    """:func:`given_uri`, else MLflow's default store (``mlflow.db`` in the working
+    directory), as an absolute URI, without importing MLflow."""
+    return given_uri(uri) or f"sqlite:///{Path('mlflow.db').resolve()}"
 
 
 _READY_STORES: set[str] = set()
@@ -40,7 +52,6 @@ def client_for(uri: str | None):
     resolved = uri or mlflow.get_tracking_uri()
     if not resolved.startswith("sqlite:///") or resolved in _READY_STORES:
         return MlflowClient(tracking_uri=uri)
-    from seqexp.data.download import file_lock
 
     db = Path(resolved[len("sqlite:///"):].split("?")[0])
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -53,7 +64,7 @@ def client_for(uri: str | None):
 def existing_store(uri: str | None) -> str:
     """The resolved ``uri`` of a store a reader opens: a sqlite file that is not there is an
     error, not a new empty store left behind."""
-    resolved = resolved_uri(uri or os.environ.get("MLFLOW_TRACKING_URI"))
+    resolved = resolved_uri(given_uri(uri))
     if resolved.startswith("sqlite:///") and not Path(resolved.removeprefix("sqlite:///")
                                                        .split("?")[0]).is_file():
         raise SeqexpError(f"no MLflow store at {resolved}: no such file; pass --uri or set "
@@ -117,6 +128,13 @@ def store_errors() -> tuple[type[BaseException], ...]:
     except ImportError:
         pass
     return tuple(errors)
+
+
+def unreadable(uri: str | None, err: BaseException) -> SeqexpError:
+    """The one line for a store that cannot be read (unreachable server, unknown run id, a
+    file that is not a store): the error's first line."""
+    first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return SeqexpError(f"cannot read the MLflow store {uri or '(default)'}: {first[:300]}")
 
 
 def short(err: BaseException) -> str:

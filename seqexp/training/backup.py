@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from seqexp.errors import SeqexpError
+from seqexp.files import write_atomic
 
 NAME = re.compile(r"^epoch-(\d{4,})\.json$")
 
@@ -57,23 +56,6 @@ class Record:
         raw = json.loads(text)
         return cls(int(raw["step"]), {k: float(v) for k, v in raw["metrics"].items()},
                    int(raw["timestamp"]), raw.get("best_step"), raw.get("best_value"))
-
-
-def write_atomic(target: Path, write: Callable[[Path], None]) -> None:
-    """``write(tmp)`` to a temporary file beside ``target``, flushed, then renamed onto it."""
-    # the writers that name their format by the file's ending (Keras, numpy) get it
-    suffix = next((end for end in (".weights.h5", ".keras", ".npy")
-                   if target.name.endswith(end)), ".tmp")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        write(tmp_path)
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp_path, target)
-    finally:
-        tmp_path.unlink(missing_ok=True)
 
 
 class Backup:

@@ -17,14 +17,15 @@ import json
 
 import numpy as np
 
-SPECIAL = frozenset({"", "[UNK]", "[START]"})
+from seqexp.data.imdb import SPECIAL_TOKENS
+
 FALLBACK_PROBES = 6
 
 
 def usable(matrix: np.ndarray, vocabulary: list[str]) -> np.ndarray:
     """Rows that are real tokens with a non-zero vector."""
     norms = np.linalg.norm(matrix, axis=1)
-    return np.array([w not in SPECIAL for w in vocabulary]) & (norms > 0)
+    return np.array([w not in SPECIAL_TOKENS for w in vocabulary]) & (norms > 0)
 
 
 def nearest(matrix: np.ndarray, vocabulary: list[str], probes: list[str], k: int,

@@ -32,6 +32,7 @@ from seqexp.reporting.book.sources import (
     split_overrides,
 )
 from seqexp.reporting.book.verdicts import table
+from seqexp.tracking.store import default_uri
 
 RUN_GROUP = "book-run"
 
@@ -106,8 +107,7 @@ def run_book(args: argparse.Namespace) -> int:
         notes[preset.name] = deviations(preset, overrides, args.quick)
     for name, why in skipped.items():
         print(f"seqexp-book: skipped book/{name}: {why}")
-    uri = args.uri or os.environ.get("MLFLOW_TRACKING_URI") or \
-        f"sqlite:///{Path('mlflow.db').resolve()}"
+    uri = default_uri(args.uri)
     out = args.out.resolve()
     title = (f"Deep Learning with Python, chapter {CHAPTER}: the book vs seqexp "
              f"({args.seeds} seed{'s' if args.seeds > 1 else ''} per preset"
