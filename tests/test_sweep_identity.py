@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from omegaconf import OmegaConf, open_dict
 
-from seqexp.sweeps import identity
+from seqexp.tracking import identity
 from tests.conftest import compose_cfg
 
 

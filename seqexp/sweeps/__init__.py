@@ -1,4 +1,5 @@
-"""Sweeps that survive: job identity, resuming a sweep in its own parent run, and seqexp's
-Optuna search (persistent study, pruning). The Hydra side (the sweep's parent run) is the
-callback in :mod:`seqexp.sweep`; the Hydra sweeper plugin is ``hydra_plugins.seqexp_sweeper``.
+"""Sweeps that survive: the sweep's parent run (:mod:`~seqexp.sweeps.callback`, a Hydra
+callback), resuming a sweep in its own parent run (:mod:`~seqexp.sweeps.resume`, jobs matched
+by :mod:`seqexp.tracking.identity`), and seqexp's Optuna search (persistent study, pruning);
+the Hydra sweeper plugin is ``hydra_plugins.seqexp_sweeper``.
 """

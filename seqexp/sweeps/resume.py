@@ -27,8 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from seqexp import sweep_progress
 from seqexp.errors import SeqexpError
-from seqexp.sweeps import identity
-from seqexp.tracking import lifecycle, store
+from seqexp.tracking import identity, lifecycle, store
 from seqexp.tracking.run import CHECKPOINT_TAG, Run
 
 RESUME_ENV = "SEQEXP_SWEEP_RESUME"  # set for a resumed sweep's jobs: match recorded children

@@ -96,7 +96,7 @@ def create_run(cfg: DictConfig, name: str, tags: Mapping[str, str] | None = None
 def record_failure(cfg: DictConfig, err: BaseException) -> None:
     """A FAILED run for a job that failed before it could open one (a refused config in a
     sweep), so the sweep's table shows it with its reason."""
-    from seqexp.sweeps.identity import JOB_TAG, job_digest
+    from seqexp.tracking.identity import JOB_TAG, job_digest
 
     run = create_run(cfg, run_name(cfg))
     run.set_tags({"error": f"{type(err).__name__}: {err}"[:5000], JOB_TAG: job_digest(cfg)})
@@ -163,7 +163,7 @@ def open_run(cfg: DictConfig) -> Iterator[Run]:
         if not run.resumed:
             run.log_params(applicable_params(params_of(resolved)))
             run.log_text(OmegaConf.to_yaml(resolved), "config.yaml")
-        from seqexp.sweeps.identity import JOB_TAG, job_digest
+        from seqexp.tracking.identity import JOB_TAG, job_digest
 
         run.set_tags({"seqexp.pid": os.getpid(), "seqexp.host": socket.gethostname(),
                       JOB_TAG: job_digest(cfg), **context_tags()})

@@ -50,7 +50,8 @@ class MlflowSweep(Callback):
                                                               "env_vars": env_vars}
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from seqexp.sweeps import identity, resume
+        from seqexp.sweeps import resume
+        from seqexp.tracking import identity
 
         overrides = [o for o in config.hydra.overrides.task if not o.startswith("sweep.resume=")]
         self._command = [*overrides, *(o for o in config.hydra.overrides.hydra
