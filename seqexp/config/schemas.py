@@ -49,6 +49,9 @@ class TrainerConfig:
     steps_per_epoch: int | None = option(None, "batches per epoch; null = one pass over the "
                                                "data", min=1)
     batch_size: int = option(128, "samples per batch", min=1)
+    eval_batch_size: int | None = option(None, "samples per validation and test batch; null: "
+                                               "4 x batch_size (the same scores in fewer "
+                                               "steps)", min=1)
     optimizer: Optimizer = option(Optimizer.rmsprop, "Keras optimizer name")
     learning_rate: float = option(0.001, "optimizer learning rate", min=0.0)
     seed: int = option(42, "seed of weights, shuffling and dropout")

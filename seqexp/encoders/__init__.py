@@ -46,12 +46,17 @@ class Encoded:
 
 @dataclass(frozen=True)
 class Batching:
-    """How the training part is batched (from the trainer config, not the encoder's)."""
+    """How the parts are batched (from the trainer config, not the encoder's)."""
 
     batch_size: int
     seed: int
     steps_per_epoch: int | None
     shuffle: bool = True  # False: training samples in order (dataset.shuffle=false)
+    eval_batch_size: int | None = None  # validation and test batches; None: batch_size
+
+    def size(self, part: str) -> int:
+        """The batch size of ``part`` ("train", "val" or "test")."""
+        return self.batch_size if part == "train" else self.eval_batch_size or self.batch_size
 
 
 @dataclass

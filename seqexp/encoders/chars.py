@@ -43,7 +43,7 @@ def char_layers(cfg: DictConfig, vocab_size: int) -> list:
 @register_for("chars", OneHotConfig, EmbeddingConfig)
 def encode_chars(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
     alphabet = splits.info.alphabet
-    parts = {part: CharBatches(getattr(splits, part), batching.batch_size,
+    parts = {part: CharBatches(getattr(splits, part), batching.size(part),
                                shuffle=part == "train", seed=batching.seed,
                                steps=batching.steps_per_epoch)
              for part in ("train", "val", "test")}

@@ -16,7 +16,7 @@ def numeric(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
     return Encoded(
         train=WindowBatches(train, batching.batch_size, shuffle=batching.shuffle,
                             seed=batching.seed, steps=batching.steps_per_epoch, train=True),
-        val=WindowBatches(splits.val, batching.batch_size),
-        test=WindowBatches(splits.test, batching.batch_size),
+        val=WindowBatches(splits.val, batching.size("val")),
+        test=WindowBatches(splits.test, batching.size("test")),
         spec=InputSpec(shape=(train.timesteps, train.data.shape[1]), layout="sequence"),
     )

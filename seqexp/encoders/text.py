@@ -97,7 +97,7 @@ class TextBatches(Batches):
 
 def encoded(splits: Splits, xs: dict, batching: Batching, spec: InputSpec, **kw) -> Encoded:
     """The three parts batched (training shuffled), with the vocabulary size as a param."""
-    parts = {part: TextBatches(xs[part], getattr(splits, part)[1], batching.batch_size,
+    parts = {part: TextBatches(xs[part], getattr(splits, part)[1], batching.size(part),
                                sparse=spec.sparse,
                                shuffle=part == "train", seed=batching.seed,
                                steps=batching.steps_per_epoch)

@@ -72,7 +72,10 @@ def log_keras_model(run: Run, model, example) -> None:
             requirements.append(f"{backend}=={importlib.metadata.version(backend)}")
         except importlib.metadata.PackageNotFoundError:  # tensorflow-cpu and the like
             requirements.append(backend)
-    signature = infer_signature(example, model.predict(example, verbose=0))
+    # a direct call, not predict(): no predict function is traced for two rows (in a sweep's
+    # process each job's predict was one more trace, and TensorFlow's retracing warning)
+    output = keras.ops.convert_to_numpy(model(example, training=False))
+    signature = infer_signature(example, output)
     # the logged model belongs to the run's experiment (Model.log alone would file it under
     # the fluent API's active experiment, "Default")
     experiment = run.client.get_run(run.id).info.experiment_id

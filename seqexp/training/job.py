@@ -119,7 +119,8 @@ def train_job(cfg: DictConfig) -> Outcome:
             log_dataset_input(run, cfg, splits)
             encoded = encoders.encode(splits, cfg.encoder, Batching(
                 cfg.trainer.batch_size, cfg.trainer.seed, cfg.trainer.steps_per_epoch,
-                shuffle=cfg.dataset.get("shuffle", True)))
+                shuffle=cfg.dataset.get("shuffle", True),
+                eval_batch_size=train.eval_batch_size(cfg.trainer)))
             if encoded.params:
                 run.log_params({f"encoded.{k}": v for k, v in encoded.params.items()})
             naive = task.baseline(splits, "val")

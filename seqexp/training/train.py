@@ -26,6 +26,16 @@ def set_precision(precision: str) -> None:
     keras.config.set_dtype_policy(str(precision))
 
 
+EVAL_BATCH_FACTOR = 4  # trainer.eval_batch_size=null: validation batches 4x the training's
+
+
+def eval_batch_size(cfg: DictConfig) -> int:
+    """``trainer.eval_batch_size``, else 4 x ``batch_size``: evaluation holds no gradients or
+    optimizer state, so larger batches fit where training's do, and the same windows are
+    scored (Keras weights each batch's mean by its size) in a quarter of the steps."""
+    return cfg.get("eval_batch_size") or EVAL_BATCH_FACTOR * cfg.batch_size
+
+
 def compile_model(model: keras.Model, task: Task, cfg: DictConfig) -> None:
     optimizer = keras.optimizers.get({"class_name": cfg.optimizer,
                                       "config": {"learning_rate": cfg.learning_rate}})
