@@ -47,9 +47,9 @@ def main() -> None:
     from omegaconf import OmegaConf
 
     from seqexp.data import load
+    from seqexp.data.batches import WindowBatches
     from seqexp.data.schemas import JenaConfig
     from seqexp.data.synthetic import write_jena_csv
-    from seqexp.data.windows import WindowBatches
     from tests.book_generator import book_generator
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from seqexp import data
+from seqexp.data.batches import WindowBatches
 from seqexp.data.synthetic import JENA_COLUMNS
-from seqexp.data.windows import WindowBatches, Windows
+from seqexp.data.windows import Windows
 from seqexp.errors import SeqexpError
 from seqexp.tasks.regression import REGRESSION
 from tests.book_generator import book_generator

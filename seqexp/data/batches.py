@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 import keras
 import numpy as np
@@ -67,3 +68,27 @@ class Batches(keras.utils.PyDataset):
         epoch, step = divmod(index, self.steps) if self.train else (0, index)
         order = self.order(self.first_epoch + epoch)
         return self.take(order[step * self.batch_size:(step + 1) * self.batch_size])
+
+
+class Windowed(Protocol):
+    """A split of windows over one array (:class:`seqexp.data.windows.Windows` of a time
+    series, :class:`seqexp.data.text.CharWindows` of a corpus)."""
+
+    def __len__(self) -> int: ...
+
+    def batch(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(inputs, targets) of the windows at positions ``rows``."""
+        ...
+
+
+class WindowBatches(Batches):
+    """Batches of (inputs, targets) from windows: for training, the windows in a seeded
+    random order, each once per pass (the book's generator draws each batch at random with
+    replacement); for evaluation, every window in order."""
+
+    def __init__(self, windows: Windowed, batch_size: int, **kw):
+        self.windows = windows
+        super().__init__(len(windows), batch_size, **kw)
+
+    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.windows.batch(rows)

@@ -57,6 +57,10 @@ class CharWindows:
         starts = self.starts if starts is None else starts
         return self.ids[starts + self.maxlen]
 
+    def batch(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        starts = self.starts[rows]
+        return self.inputs(starts), self.targets(starts)
+
     @property
     def span(self) -> tuple[int, int]:
         """``[first, stop)`` of the corpus this split's windows and targets cover."""

@@ -1,4 +1,5 @@
-"""Windows over a multivariate series and the batches Keras trains on (book listing 6.33).
+"""Windows over a multivariate series (book listing 6.33); batched for Keras by
+:class:`seqexp.data.batches.WindowBatches`.
 
 A sample ending at row ``i`` holds rows ``i - lookback, i - lookback + step, ..., i - step``;
 its target is the target column at row ``i + delay``. Batches are gathered with one numpy
@@ -10,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from seqexp.data.batches import Batches
 
 
 @dataclass
@@ -56,20 +55,10 @@ class Windows:
         ends = self.ends if ends is None else ends
         return self.data[ends + self.delay, self.target_col]
 
+    def batch(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ends = self.ends[rows]
+        return self.inputs(ends), self.targets(ends)
+
     def last_observed(self) -> np.ndarray:
         """The target column at the last row of each window: the persistence forecast."""
         return self.data[self.ends + self.offsets[-1], self.target_col]
-
-
-class WindowBatches(Batches):
-    """Batches of (inputs, targets) from :class:`Windows`: for training, the windows in a
-    seeded random order, each once per pass (the book's generator draws each batch at random
-    with replacement); for evaluation, every window in order."""
-
-    def __init__(self, windows: Windows, batch_size: int, **kw):
-        self.windows = windows
-        super().__init__(len(windows), batch_size, **kw)
-
-    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        ends = self.windows.ends[rows]
-        return self.windows.inputs(ends), self.windows.targets(ends)

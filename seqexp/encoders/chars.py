@@ -11,26 +11,12 @@ materialized for the corpus) or a learned character embedding (``encoder=embeddi
 from __future__ import annotations
 
 import keras
-import numpy as np
 from omegaconf import DictConfig
 
 from seqexp.data import Splits
-from seqexp.data.batches import Batches
-from seqexp.data.text import CharWindows
+from seqexp.data.batches import WindowBatches
 from seqexp.encoders import Batching, Encoded, InputSpec, register_for
 from seqexp.encoders.schemas import EmbeddingConfig, OneHotConfig
-
-
-class CharBatches(Batches):
-    """Batches of (window ids, next character id) from :class:`CharWindows`."""
-
-    def __init__(self, windows: CharWindows, batch_size: int, **kw):
-        self.windows = windows
-        super().__init__(len(windows), batch_size, **kw)
-
-    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        starts = self.windows.starts[rows]
-        return self.windows.inputs(starts), self.windows.targets(starts)
 
 
 def char_layers(cfg: DictConfig, vocab_size: int) -> list:
@@ -43,7 +29,7 @@ def char_layers(cfg: DictConfig, vocab_size: int) -> list:
 @register_for("chars", OneHotConfig, EmbeddingConfig)
 def encode_chars(splits: Splits, cfg: DictConfig, batching: Batching) -> Encoded:
     alphabet = splits.info.alphabet
-    parts = {part: CharBatches(getattr(splits, part), batching.size(part),
+    parts = {part: WindowBatches(getattr(splits, part), batching.size(part),
                                shuffle=part == "train", seed=batching.seed,
                                steps=batching.steps_per_epoch)
              for part in ("train", "val", "test")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 from seqexp.data import Splits
-from seqexp.data.windows import WindowBatches
+from seqexp.data.batches import WindowBatches
 from seqexp.encoders import Batching, Encoded, InputSpec, register
 from seqexp.encoders.schemas import NumericConfig
 
