@@ -30,7 +30,7 @@ test: install
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 test-slow: install
-	$(BIN)/pytest -m slow
+	$(BIN)/pytest -m slow --durations=15
 
 # The jax and torch backends on CPU, TensorFlow unimportable (CI's backend matrix; see
 # tests/test_backends.py). torch is pinned: this machine holds its 2.13.0 CPU wheel, while an
