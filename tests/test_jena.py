@@ -148,3 +148,29 @@ def test_offline_download_says_how_to_pass_a_local_file(monkeypatch):
     cfg = compose_cfg("dataset=jena", "dataset.url=http://127.0.0.1:9/jena_climate.csv.zip")
     with pytest.raises(SeqexpError, match="pass a local copy with dataset.path="):
         data.load(cfg.dataset)
+
+
+def test_the_prepared_record_is_read_once_then_from_the_cache(tmp_path, monkeypatch):
+    """The second load of a record reads the prepared values from the cache (no CSV parsed,
+    same arrays, same cleaning counts); an edited file, or other columns, prepare anew."""
+    from seqexp.data import jena
+    from seqexp.data.synthetic import write_jena_csv
+
+    path = write_jena_csv(tmp_path / "jena.csv", rows=4000, seed=5)
+    frame = pd.read_csv(path)
+    frame.loc[10, "T (degC)"] = -9999.0  # a glitch that cleaning fills
+    frame.to_csv(path, index=False)
+    first = load(path)
+    reads = []
+    real_read = jena.read_record
+    monkeypatch.setattr(jena, "read_record", lambda source: reads.append(source) or
+                        real_read(source))
+    again = load(path)
+    assert reads == []  # from the cache
+    np.testing.assert_array_equal(again.val.data, first.val.data)
+    assert again.info.cleaned == first.info.cleaned
+    assert first.info.cleaned["data.cleaned.glitches.T_degC"] == 1
+    load(path, "dataset.features=['p (mbar)','T (degC)']")
+    assert len(reads) == 1  # other columns: prepared again
+    frame.iloc[:3900].to_csv(path, index=False)  # the file changed
+    assert load(path).info.rows == 3900 and len(reads) == 2

@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 
 from seqexp import progress
 from seqexp.data import DataInfo, Splits, register, task_of
-from seqexp.data.download import local_or_download, sha256sum
+from seqexp.data.download import cached_arrays, local_or_download, sha256sum
 from seqexp.data.schemas import JenaConfig
 from seqexp.data.windows import Windows
 from seqexp.errors import SeqexpError
@@ -27,6 +27,7 @@ GLITCH_AT = -9000.0
 # dataset.clean=fill: the longest run of missing target rows filled (6 rows = one hour);
 # a longer gap is an error naming its rows (a made-up target would be trained and scored).
 MAX_TARGET_GAP = 6
+CACHE_VERSION = 1  # of the prepared record's cache entries (bump when preparation changes)
 TIME_CHUNK = 20_000  # rows of Date Time parsed at once (the cleaning stage's bar steps)
 
 
@@ -204,16 +205,44 @@ def unit_of(column: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", (match.group(1) if match else "units").lower()).strip("_")
 
 
-@register(JenaConfig)
-def load_jena(cfg: DictConfig) -> Splits:
-    source = local_or_download(cfg.path, cfg.url, "dataset.path", cfg.sha256)
+def prepare_record(source: Path, cfg: DictConfig) -> dict[str, np.ndarray]:
+    """The record's chosen columns as float32 values, cleaned (``dataset.clean=fill``), with
+    the column names and what cleaning changed: what :func:`load_jena` caches."""
     frame = read_record(source)
     features = select_columns(frame, cfg, source)
     _numeric(frame.fillna(0.0), features, source)  # non-numeric text: one line naming the row
-    counts = None
+    counts: dict[str, int] = {}
     if cfg.get("clean", "fill") == "fill":
         frame, counts = clean_record(frame, features, cfg.target, source)
-    values = _numeric(frame, features, source)
+    return {"values": _numeric(frame, features, source), "features": np.array(features),
+            "count_names": np.array(list(counts), dtype=str),
+            "count_values": np.array(list(counts.values()), dtype=np.int64)}
+
+
+def prepared_record(source: Path, cfg: DictConfig) -> tuple[np.ndarray, list[str], dict | None]:
+    """:func:`prepare_record`, once per record file and column/cleaning settings: later runs
+    (a sweep's jobs, a rerun) read the prepared values from the cache instead of parsing
+    and cleaning the CSV again."""
+    clean = str(cfg.get("clean", "fill"))
+    key = {"v": CACHE_VERSION, "loader": "jena", "sha256": sha256sum(source),
+           "features": list(cfg.features) if cfg.features else None, "target": cfg.target,
+           "clean": clean}
+    arrays, hit = cached_arrays("jena", key, lambda: prepare_record(source, cfg))
+    features = [str(f) for f in arrays["features"]]
+    counts = None if clean != "fill" else {
+        str(k): int(v) for k, v in zip(arrays["count_names"], arrays["count_values"])}
+    if hit:
+        with progress.stage(f"read {source.name} (prepared, from the cache)") as bar:
+            bar.result = f"{len(arrays['values']):,} rows"
+            if counts:
+                bar.report = cleaned_line(counts, features)
+    return arrays["values"], features, counts
+
+
+@register(JenaConfig)
+def load_jena(cfg: DictConfig) -> Splits:
+    source = local_or_download(cfg.path, cfg.url, "dataset.path", cfg.sha256)
+    values, features, counts = prepared_record(source, cfg)
     rows = len(values)
     for name in ("train", "val", "test"):
         start, stop = cfg[name]
