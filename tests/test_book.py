@@ -99,9 +99,9 @@ def test_glove_without_vectors_is_skipped(tmp_path):
                          "encoder": {"path": str(glove), "dim": 7}}
 
 
-def fake_run(name: str, **metrics: float) -> SimpleNamespace:
+def fake_run(name: str, status: str = "FINISHED", **metrics: float) -> SimpleNamespace:
     """What table() reads of an MLflow run: its name tag, status and metrics."""
-    return SimpleNamespace(info=SimpleNamespace(status="FINISHED"),
+    return SimpleNamespace(info=SimpleNamespace(status=status),
                            data=SimpleNamespace(tags={"mlflow.runName": name}, metrics=metrics))
 
 
@@ -122,6 +122,16 @@ def test_one_seed_has_no_spread_and_no_interval():
     assert "| 0.7620 +- n/a (1) | n/a | 0.5000 |" in md and "+- 0.0000" not in md
     assert (f"| 0.8767 +- {np.std(values, ddof=1):.4f} (3) | [{np.mean(values) - half:.4f}, "
             f"{np.mean(values) + half:.4f}] | 0.4900 |") in md
+
+
+def test_a_stopped_preset_says_resume_and_a_failed_one_failed():
+    chosen = presets.load_presets(["6.7-imdb-embedding", "6.27-lstm", "6.46-imdb-conv"])
+    runs = [fake_run("book/6.7-imdb-embedding seed=0", "KILLED"),
+            fake_run("book/6.27-lstm seed=0", "FAILED"), fake_run("book/6.27-lstm seed=1")]
+    frame = verdicts.table(chosen, runs, {}, {}).set_index("listing")
+    assert frame.loc["6.7", "verdict"] == "stopped (1 run; --resume continues)"
+    assert frame.loc["6.27", "verdict"] == "failed (2 runs, none finished)"
+    assert frame.loc["6.46", "verdict"] == "not run"
 
 
 @pytest.mark.slow

@@ -10,6 +10,16 @@ from seqexp.reporting.book.presets import Preset
 VERDICTS = ("within the book's range", "better", "worse")
 
 
+def unfinished(runs: list) -> str:
+    """Why a preset has no figure: never run, stopped (KILLED: ``--resume`` continues it),
+    or failed."""
+    if not runs:
+        return "not run"
+    if all(r.info.status in ("KILLED", "RUNNING") for r in runs):
+        return f"stopped ({len(runs)} run{'s' if len(runs) > 1 else ''}; --resume continues)"
+    return f"failed ({len(runs)} run{'s' if len(runs) > 1 else ''}, none finished)"
+
+
 def verdict(preset: Preset, mean: float) -> str:
     low, high = book_range(preset)
     if low is None or mean != mean:
@@ -71,7 +81,7 @@ def table(presets: list[Preset], children: list, skipped: dict[str, str],
         if preset.name in skipped:
             result = f"skipped: {skipped[preset.name]}"
         elif not done:
-            result = f"failed ({len(runs)} runs, none finished)" if runs else "not run"
+            result = unfinished(runs)
         else:
             result = verdict(preset, mean)
         low, high = book_range(preset)
