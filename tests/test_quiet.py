@@ -108,3 +108,21 @@ def test_seqexp_info_lines_go_to_the_job_log_not_the_terminal(tmp_path, debug):
     assert ("cache hit" in out.stdout) is debug, out.stdout
     (log,) = (tmp_path / "out").glob("*.log")
     assert "cache hit: /cache/raw-imdb/abc.npz" in log.read_text()
+
+
+def test_the_backend_loads_quietly_and_without_scikit_learn(tmp_path):
+    """console.load_backend() after console.quiet() (what every command does) imports Keras
+    (and TensorFlow with its device probe) with no absl/cudart lines on stderr, and without
+    scikit-learn (Keras imports it only for keras.wrappers: ~1.2 s of every job's start);
+    scikit-learn still imports afterwards."""
+    code = ("import sys\nfrom seqexp import console\nconsole.quiet()\nconsole.load_backend()\n"
+            "import keras\nprint('sklearn' in sys.modules, keras.backend.backend())\n"
+            "import sklearn.base\nprint(sklearn.base.BaseEstimator.__name__)\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SEQEXP_DEBUG", "TF_CPP_MIN_LOG_LEVEL")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", os.environ.get("KERAS_BACKEND", "tensorflow"),
+                                  "BaseEstimator"], out.stdout
+    assert out.stderr == "", out.stderr
