@@ -192,6 +192,14 @@ def test_book_quick_on_generated_data_is_one_sweep(tmp_path, jena_csv):
     rerun = pd.read_csv(tmp_path / "book" / "book.csv", dtype={"listing": str})
     assert rerun.set_index("listing").loc["6.39"]["mean"] == pytest.approx(gru["mean"])
 
+    # --resume of a sweep that differs: the sweep's one refusal line, nothing after it
+    refused = seqexp_book(*args, "trainer.batch_size=16", "--resume", cwd=tmp_path)
+    assert refused.returncode == 2, refused.stdout[-3000:] + refused.stderr[-3000:]
+    errors = [line for line in refused.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "differs from the recorded one in trainer.batch_size" in \
+        errors[0], refused.stderr
+    assert len(client.search_runs([exp.experiment_id])) == 5
+
 
 def test_a_missing_file_is_one_line_and_exit_2(tmp_path):
     out = seqexp_book("--jena", str(tmp_path / "nope.csv"), cwd=tmp_path)

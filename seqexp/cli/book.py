@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"seqexp-book: error: {err}", file=sys.stderr)
         sys.exit(2)
     if code:
-        sys.exit(1)
+        sys.exit(2 if code == 2 else 1)  # 2: the sweep refused its input (its line says why)
 
 
 if __name__ == "__main__":

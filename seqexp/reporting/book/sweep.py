@@ -128,6 +128,8 @@ def run_book(args: argparse.Namespace) -> int:
             code = subprocess.run(command, env={**os.environ}).returncode
         client = MlflowClient(tracking_uri=uri)
         parent = find_parent(client, args.experiment, sweep_dir)
+        if parent is None and code == 2:  # refused (bad input): the sweep said why, in one line
+            return code
         if parent is None:
             raise SeqexpError(f"the sweep (exit code {code}) recorded no parent run in {uri}: "
                               "see its messages above")
