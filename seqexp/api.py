@@ -27,6 +27,7 @@ from typing import Any
 
 from omegaconf import DictConfig, open_dict, read_write
 
+from seqexp import child_process
 from seqexp.errors import SeqexpError
 
 __all__ = ["Result", "Sweep", "compose", "leaderboard", "run", "sweep", "ui_address"]
@@ -232,21 +233,19 @@ def sweep(*overrides: str) -> Sweep:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
     command = [sys.executable, "-m", cli.__name__, "-m", *overrides]
     errors, last = [], ""
-    # its own session: a Ctrl-C reaches it once, forwarded below (a second one would stop
-    # the job at once instead of at a safe point)
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=env, bufsize=1, start_new_session=True) as child:
-        try:
-            for line in child.stdout:
-                print(line, end="", flush=True)
-                last = line.strip() or last
-                if line.startswith("seqexp: error: "):
-                    errors.append(line.rstrip("\n")[len("seqexp: error: "):])
-            code = child.wait()
-        except KeyboardInterrupt:  # the caller's Ctrl-C: the jobs stop at a safe point
-            child.send_signal(signal.SIGINT)
-            child.wait()
-            raise
+    # the caller's Ctrl-C (a notebook's interrupt) or SIGTERM reaches the sweep once: its
+    # jobs stop at a safe point, then KeyboardInterrupt here
+    with child_process.forwarding(command, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True, env=env,
+                                  bufsize=1) as child:
+        for line in child.stdout:
+            print(line, end="", flush=True)
+            last = line.strip() or last
+            if line.startswith("seqexp: error: "):
+                errors.append(line.rstrip("\n")[len("seqexp: error: "):])
+        code = child.wait()
+    if child.forwarded:
+        raise KeyboardInterrupt(f"signal {child.forwarded[0]}: the sweep stopped ({last})")
     if code not in (0, 1):  # refused (2) or stopped: its line is the reason
         raise SeqexpError(errors[-1] if errors else f"the sweep stopped (exit code {code}): "
                           f"{last}")

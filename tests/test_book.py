@@ -5,6 +5,7 @@ book.md / book.csv / book.png comparing seqexp with the figures in the presets' 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -199,6 +200,37 @@ def test_book_quick_on_generated_data_is_one_sweep(tmp_path, jena_csv):
     assert len(errors) == 1 and "differs from the recorded one in trainer.batch_size" in \
         errors[0], refused.stderr
     assert len(client.search_runs([exp.experiment_id])) == 5
+
+
+@pytest.mark.slow  # a real sweep stopped mid-training (~1 min)
+def test_a_sigterm_to_seqexp_book_alone_stops_the_sweep_at_a_safe_point(tmp_path, jena_csv):
+    """SIGTERM to seqexp-book's own process (a scheduler, ``kill``), not its group: the sweep
+    stops at the next batch end (the run KILLED, not left RUNNING by a killed or orphaned
+    child), the table says --resume continues, exit code 130."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    args = ("--seeds", "1", "--offline", "--only", "6.39", "--jena", str(jena_csv),
+            "--uri", uri, "--out", str(tmp_path / "book"), "trainer.epochs=40",
+            "trainer.verbose=2", *JENA_SMALL)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    book = subprocess.Popen([sys.executable, "-m", "seqexp.cli.book", *args], cwd=tmp_path,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    seen = []
+    for line in book.stdout:
+        seen.append(line)
+        if line.startswith("Epoch 3/40"):
+            book.send_signal(signal.SIGTERM)
+            break
+    seen += book.stdout.readlines()
+    assert book.wait(timeout=300) == 130, "".join(seen)[-3000:]
+    text = "".join(seen)
+    assert "| 6.39 |" in text and "stopped (1 run; --resume continues)" in text, text[-3000:]
+    client = MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name("seqexp-book").experiment_id])
+    job = [r for r in runs if r.info.run_name == "book/6.39-gru seed=0"]
+    assert len(job) == 1 and job[0].info.status == "KILLED", [r.info for r in runs]
+    logged = len(client.get_metric_history(job[0].info.run_id, "val_mae"))
+    assert 2 <= logged < 40
 
 
 def test_a_missing_file_is_one_line_and_exit_2(tmp_path):

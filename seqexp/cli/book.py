@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"seqexp-book: error: {err}", file=sys.stderr)
         sys.exit(2)
     if code:
-        sys.exit(2 if code == 2 else 1)  # 2: the sweep refused its input (its line says why)
+        # 2: the sweep refused its input (its line says why); 130: it was stopped (resumable)
+        sys.exit(code if code in (2, 130) else 1)
 
 
 if __name__ == "__main__":

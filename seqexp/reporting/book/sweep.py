@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +19,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from seqexp import child_process
 from seqexp.errors import SeqexpError
 from seqexp.reporting.book.presets import CHAPTER, load_presets
 from seqexp.reporting.book.render import markdown, write_outputs
@@ -125,7 +125,8 @@ def run_book(args: argparse.Namespace) -> int:
                                                          else []))
             print(f"seqexp-book: {len(runs)} presets x {args.seeds} seeds = "
                   f"{len(runs) * args.seeds} jobs, one sweep in {uri}", flush=True)
-            code = subprocess.run(command, env={**os.environ}).returncode
+            # a SIGTERM/Ctrl-C of seqexp-book stops the sweep at a safe point, then the table
+            code = child_process.run(command, env={**os.environ}).returncode
         client = MlflowClient(tracking_uri=uri)
         parent = find_parent(client, args.experiment, sweep_dir)
         if parent is None and code == 2:  # refused (bad input): the sweep said why, in one line
