@@ -103,6 +103,22 @@ def test_non_writable_tracking_location(tmp_path):
                          "tracking.uri")
 
 
+@pytest.mark.parametrize("sweep", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_a_file_that_is_not_a_store(tmp_path, sweep):
+    """A job or a sweep on a sqlite URI whose file is not an MLflow store: one line (the
+    sweep's parent-run callback said it as a Hydra warning with SQL, and each job ended in a
+    traceback), and the file is left as it was."""
+    bad = tmp_path / "notes.db"
+    bad.write_bytes(b"not a database, a user's file\n" * 200)
+    before = bad.read_bytes()
+    args = ["-m", "model=gru,dense"] if sweep else []
+    out = seqexp(*args, "trainer.epochs=1", f"tracking.uri=sqlite:///{bad}", cwd=tmp_path)
+    assert_clean_failure(out, tmp_path, None, "cannot open the MLflow store",
+                         "file is not a database", "check tracking.uri")
+    assert "UserWarning" not in out.stderr and "Launching" not in out.stderr
+    assert bad.read_bytes() == before
+
+
 @pytest.mark.slow  # several TensorFlow processes: make test-slow (keeps make test <= 5 min)
 def test_nan_loss_fails_the_run_with_the_reason(tmp_path, jena_csv, new_store):
     uri = new_store(tmp_path / "s.db")

@@ -26,6 +26,7 @@ from seqexp.tracking.store import (
     experiment_id,
     resolved_uri,
     tracking_uri,
+    unopenable,
 )
 
 PARENT_ENV = "SEQEXP_PARENT_RUN_ID"
@@ -87,9 +88,7 @@ def create_run(cfg: DictConfig, name: str, tags: Mapping[str, str] | None = None
             all_tags["mlflow.parentRunId"] = os.environ[PARENT_ENV]
         run = client.create_run(exp, run_name=name, tags=all_tags)
     except (MlflowException, OSError) as err:
-        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
-        raise SeqexpError(f"cannot open the MLflow store {uri or '(default)'}: {first}; "
-                          "check tracking.uri / MLFLOW_TRACKING_URI") from None
+        raise unopenable(uri, err) from None
     return Run(client, run.info.run_id, uri=resolved_uri(uri))
 
 

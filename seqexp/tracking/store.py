@@ -50,15 +50,24 @@ def client_for(uri: str | None):
     from mlflow.tracking import MlflowClient
 
     resolved = uri or mlflow.get_tracking_uri()
-    if not resolved.startswith("sqlite:///") or resolved in _READY_STORES:
-        return MlflowClient(tracking_uri=uri)
-
-    db = Path(resolved[len("sqlite:///"):].split("?")[0])
-    db.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(db.with_name(db.name + ".lock")):
-        client = MlflowClient(tracking_uri=uri)  # opens the store: creates or upgrades it
+    try:
+        if not resolved.startswith("sqlite:///") or resolved in _READY_STORES:
+            return MlflowClient(tracking_uri=uri)
+        db = Path(resolved[len("sqlite:///"):].split("?")[0])
+        db.parent.mkdir(parents=True, exist_ok=True)
+        with file_lock(db.with_name(db.name + ".lock")):
+            client = MlflowClient(tracking_uri=uri)  # opens the store: creates or upgrades it
+    except Exception as err:  # MLflow's or SQLAlchemy's: a file that is not a store, ...
+        raise unopenable(uri, err) from None
     _READY_STORES.add(resolved)
     return client
+
+
+def unopenable(uri: str | None, err: BaseException) -> SeqexpError:
+    """The one line for a store a job cannot open or create a run in."""
+    first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+    return SeqexpError(f"cannot open the MLflow store {uri or '(default)'}: {first}; "
+                       "check tracking.uri / MLFLOW_TRACKING_URI")
 
 
 def existing_store(uri: str | None) -> str:
