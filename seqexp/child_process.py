@@ -32,18 +32,28 @@ def forwarding(command: list[str], **popen: object) -> Iterator[Child]:
     receives until it has ended; on leaving, wait for it (an exception in the block passes
     SIGTERM on first) and put the previous signal handlers back. In a thread other than the
     main one (where Python handles no signals) the child is only started and waited for."""
-    child = Child(command, start_new_session=True, **popen)
-    child.forwarded = []
+    forwarded: list[int] = []
+    pending: list[int] = []  # received before the child existed: passed on once it does
+    child: Child | None = None
 
     def forward(signum: int, frame: object) -> None:
-        child.forwarded.append(signum)
+        forwarded.append(signum)
+        if child is None:
+            pending.append(signum)
+            return
         with contextlib.suppress(ProcessLookupError):
             child.send_signal(signum)
 
     previous = {}
-    if threading.current_thread() is threading.main_thread():
+    if threading.current_thread() is threading.main_thread():  # before the child starts
         previous = {signum: signal.signal(signum, forward) for signum in FORWARDED}
     try:
+        started = Child(command, start_new_session=True, **popen)
+        started.forwarded = forwarded
+        child = started
+        while pending:
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(pending.pop(0))
         with child:
             try:
                 yield child
