@@ -65,9 +65,8 @@ def client_for(uri: str | None):
 
 def unopenable(uri: str | None, err: BaseException) -> SeqexpError:
     """The one line for a store a job cannot open or create a run in."""
-    first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
-    return SeqexpError(f"cannot open the MLflow store {uri or '(default)'}: {first}; "
-                       "check tracking.uri / MLFLOW_TRACKING_URI")
+    return SeqexpError(f"cannot open the MLflow store {uri or '(default)'}: "
+                       f"{first_line(err)[:200]}; check tracking.uri / MLFLOW_TRACKING_URI")
 
 
 def existing_store(uri: str | None) -> str:
@@ -142,8 +141,13 @@ def store_errors() -> tuple[type[BaseException], ...]:
 def unreadable(uri: str | None, err: BaseException) -> SeqexpError:
     """The one line for a store that cannot be read (unreachable server, unknown run id, a
     file that is not a store): the error's first line."""
-    first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-    return SeqexpError(f"cannot read the MLflow store {uri or '(default)'}: {first[:300]}")
+    return SeqexpError(f"cannot read the MLflow store {uri or '(default)'}: "
+                       f"{first_line(err)[:300]}")
+
+
+def first_line(err: BaseException) -> str:
+    """An error's first line, or its type's name when it has no message."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def short(err: BaseException) -> str:
