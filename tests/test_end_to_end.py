@@ -103,6 +103,8 @@ def assert_ui_conventions(client, run, jena_csv):
         mlflow.set_tracking_uri(None)
     shape = model.metadata.signature.inputs.inputs[0].shape
     assert shape == (-1, 24, 14)  # lookback 144 / step 6 windows of the 14 features
+    (out,) = model.metadata.signature.outputs.inputs  # from the model's symbolic output
+    assert out.shape == (-1, 1) and str(out.type) == "float32"
     assert model.predict(np.zeros((3, 24, 14), "float32")).shape == (3, 1)
 
 

@@ -12,6 +12,7 @@ from seqexp.encoders import Batching
 from seqexp.errors import SeqexpError
 from seqexp.tasks.binary import BINARY
 from seqexp.tasks.regression import REGRESSION
+from seqexp.tracking import conventions
 from seqexp.training import train
 from tests.conftest import SMALL_JENA, compose_cfg
 
@@ -33,6 +34,20 @@ def test_model_trains_a_step_on_jena(model, jena_csv):
     logs = net.train_on_batch(x, y, return_dict=True)
     assert np.isfinite(logs["loss"])
     assert any(not np.array_equal(a, b) for a, b in zip(before, net.get_weights()))
+    # the logged model's output signature comes from the symbolic output, not a forward pass
+    called = keras.ops.convert_to_numpy(net(x[:2], training=False))
+    shaped = conventions.output_example(net, x[:2])
+    assert shaped.shape == called.shape == (2, 1) and shaped.dtype == called.dtype
+
+
+def test_a_model_without_symbolic_outputs_is_called_for_its_output_example():
+    class Doubling(keras.Model):  # subclassed: no symbolic outputs to read the shape from
+        def call(self, inputs):
+            return inputs[:, :1] * 2.0
+
+    example = np.ones((2, 3), "float32")
+    out = conventions.output_example(Doubling(), example)
+    assert out.shape == (2, 1) and (out == 2.0).all()
 
 
 def layer_types(name: str, *overrides: str) -> list[str]:

@@ -141,5 +141,14 @@ def main() -> None:
         sys.exit(1)
 
 
+def command() -> None:
+    """The ``seqexp`` console script: :func:`main`, then the process ends without the
+    interpreter's seconds of teardown (:mod:`seqexp.cli.quick_exit`)."""
+    from seqexp.cli.quick_exit import skipping_teardown
+
+    with skipping_teardown():
+        main()
+
+
 if __name__ == "__main__":
-    main()
+    command()

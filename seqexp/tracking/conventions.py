@@ -72,10 +72,7 @@ def log_keras_model(run: Run, model, example) -> None:
             requirements.append(f"{backend}=={importlib.metadata.version(backend)}")
         except importlib.metadata.PackageNotFoundError:  # tensorflow-cpu and the like
             requirements.append(backend)
-    # a direct call, not predict(): no predict function is traced for two rows (in a sweep's
-    # process each job's predict was one more trace, and TensorFlow's retracing warning)
-    output = keras.ops.convert_to_numpy(model(example, training=False))
-    signature = infer_signature(example, output)
+    signature = infer_signature(example, output_example(model, example))
     # the logged model belongs to the run's experiment (Model.log alone would file it under
     # the fluent API's active experiment, "Default")
     experiment = run.client.get_run(run.id).info.experiment_id
@@ -91,6 +88,25 @@ def log_keras_model(run: Run, model, example) -> None:
                       validate_serving_input=False)
     finally:
         mlflow.set_tracking_uri(previous)
+
+
+def output_example(model, example):
+    """What the model outputs for ``example``, as far as a signature needs it: zeros of the
+    shape and dtype of its symbolic output, without a forward pass (an eager pass of a
+    recurrent model over two rows took over a second on the CPU, one step per time step).
+    A model without a single symbolic output of fixed shape (a subclassed one) is called once:
+    a direct call, not predict(), so no predict function is traced for two rows."""
+    import keras
+    import numpy as np
+
+    try:
+        outputs = list(model.outputs or [])
+    except (AttributeError, ValueError):  # not a functional or sequential model, or unbuilt
+        outputs = []
+    if len(outputs) == 1 and None not in tuple(outputs[0].shape)[1:]:
+        rows = len(keras.tree.flatten(example)[0])
+        return np.zeros((rows, *tuple(outputs[0].shape)[1:]), dtype=outputs[0].dtype)
+    return keras.ops.convert_to_numpy(model(example, training=False))
 
 
 def _save_keras_model(path: str, validate_serving_input: bool = True, **kwargs: Any) -> None:
