@@ -347,7 +347,7 @@ def main() -> None:
                f"{' '.join(f'{x:.2f}' for x in load_before)} before, "
                f"{' '.join(f'{x:.2f}' for x in load_after)} after; {versions}")
     command = "python bench/bench_e2e.py " + " ".join(sys.argv[1:])
-    note = (f"{args.steps} training steps, validation on "
+    note = (f"{args.steps} training step{'s' if args.steps != 1 else ''}, validation on "
             f"{args.val_windows or 'all'} windows, {args.pairs} interleaved rounds after a "
             "warm-up; peak RSS: " + ("GNU time's %M" if GNU_TIME else
                                        "each child's ru_maxrss (os.wait4, with the bench's)"))

@@ -1,6 +1,7 @@
 """Training speed of the book's models on Jena and IMDB shapes, on this device and Keras backend.
 
-    python bench/bench_train.py                       # CPU default: a few minutes
+    python bench/bench_train.py --presets 6.37-jena-dense,6.39-gru    # some rows (minutes)
+    python bench/bench_train.py                       # every book model: about 25 min on CPU
     KERAS_BACKEND=jax python bench/bench_train.py --steps 200 --epoch-scale 1   # on a GPU
 
 For each book preset (its exact model), trained by ``model.fit`` with the same batch size:
@@ -12,10 +13,15 @@ For each book preset (its exact model), trained by ``model.fit`` with the same b
 
 - ``compute only``: one batch served again and again, the model's own step time.
 
-Columns: samples/s of training and ms per step (the median step after ``--warmup`` steps that
-compile; the loss is read back at each step so that a step's time is its real compute), and the
-share of step time spent waiting for input: ``1 - compute-only ms / ms`` (Keras 3 fetches a
-batch inside the step, so the wait is what a row's steps take beyond the compute-only ones).
+The inputs of one preset are timed in ``--rounds`` interleaved rounds (compute only, seqexp,
+keras, book, compute only, ...), each round ``--steps`` steps of a model built once per input
+(its functions traced in the first ``--warmup`` steps), so that a load that comes and goes on a
+shared machine falls on every input alike. Columns: samples/s of training and ms per step (the
+median of the rounds' median steps, with the rounds' min-max; the loss is read back at each
+step so that a step's time is its real compute; a row whose rounds spread over 10% of the
+median is named below the table as too noisy to compare), and the share of step time spent
+waiting for input: ``1 - compute-only ms / ms`` (Keras 3 fetches a batch inside the step, so
+the wait is what a row's steps take beyond the compute-only ones).
 Last, the
 epoch time of listing 6.39 (GRU 32): 500 training steps plus the full validation pass; with
 ``--epoch-scale s`` < 1 (the CPU default) it runs ``s`` of both and the table says so, with the
@@ -81,14 +87,40 @@ class StepClock:
         self.end = None
 
 
-def fit_timed(model, data, steps: int, warmup: int, batch: int) -> dict:
-    """Train ``warmup + steps`` steps from ``data``: samples/s and ms/step from the median
-    step of the last ``steps`` (robust to a busy machine)."""
+def fit_timed(model, data, steps: int, warmup: int) -> float:
+    """Train ``warmup + steps`` steps from ``data``; the median span (seconds) of the last
+    ``steps`` (robust to a busy machine)."""
     clock = StepClock(skip=warmup)
     model.fit(data, epochs=1, steps_per_epoch=warmup + steps + 1, verbose=0,
               callbacks=[clock.callback], shuffle=False)
-    median = float(np.median(clock.spans))
-    return {"samples_s": batch / median, "ms_step": 1000 * median, "wait": None}
+    return float(np.median(clock.spans))
+
+
+def interleaved(data: str, preset: str, feeds: dict, make_model, args, batch: int) -> list:
+    """Each input of one preset timed in ``--rounds`` interleaved rounds (A B C A B C ...),
+    each round ``--steps`` steps of a model built once per input (its functions traced in
+    the first round's ``--warmup`` steps): per input the median of the rounds' median steps,
+    with their min and max. ``feeds`` maps an input to a function returning a fresh feed."""
+    models = {source: make_model() for source in feeds}
+    spans: dict[str, list[float]] = {source: [] for source in feeds}
+    for round_ in range(args.rounds):
+        for source, feed in feeds.items():
+            spans[source].append(fit_timed(models[source], feed(), args.steps,
+                                           args.warmup if round_ == 0 else 1))
+    rows = []
+    for source, values in spans.items():
+        median = float(np.median(values))
+        rows.append((data, preset, source, {
+            "samples_s": batch / median, "ms_step": 1000 * median, "wait": None,
+            "ms_min": 1000 * min(values), "ms_max": 1000 * max(values)}))
+        print(format_row(rows[-1]), flush=True)
+    return rows
+
+
+def noisy(rows: list) -> list[str]:
+    """The rows whose rounds spread over 10% of their median."""
+    return [f"{r[1]} {r[2]}" for r in rows
+            if (r[3]["ms_max"] - r[3]["ms_min"]) > 0.1 * r[3]["ms_step"]]
 
 
 def compute_only(x: np.ndarray, y: np.ndarray, batch: int):
@@ -152,66 +184,70 @@ def ArrayBatches(x, y, batch):  # noqa: N802 (a PyDataset over numpy arrays, no 
 
 def jena_rows(args, csv: Path) -> tuple[list, object]:
     from seqexp import data
-    from seqexp.encoders import Batching, encode
-    from tests.book_generator import book_generator
 
-    rows = []
-    need = (args.warmup + args.steps + 1) * 128
-    splits = None
+    rows, splits = [], None
     for preset in JENA:
         cfg = compose(preset, f"dataset.path={csv}", f"trainer.workers={args.workers}")
         if splits is None:
             splits = data.load(cfg.dataset)
-        batch = cfg.trainer.batch_size
-        enc = encode(splits, cfg.encoder, Batching(batch, 0, args.warmup + args.steps + 1))
-        enc.train.workers = args.workers
-        picked = np.random.default_rng(0).choice(len(splits.train), need, replace=False)
-        ends = splits.train.ends[picked]
-        x, y = splits.train.inputs(ends), splits.train.targets(ends)
-        w = splits.train
-        sources = {
-            "compute only": compute_only(x, y, batch),
-            "seqexp": enc.train,
-            "keras": plain_keras(x, y, batch),
-            "book 6.33": book_generator(w.data, w.lookback, w.delay, 0, int(w.ends[-1]) + 1,
-                                        shuffle=True, batch_size=batch, step=w.step),
-        }
-        for source, feed in sources.items():
-            model = build(cfg, enc.spec, enc.layers, splits.task)
-            rows.append(("jena", preset, source,
-                         fit_timed(model, feed, args.steps, args.warmup, batch)))
-            print(format_row(rows[-1]), flush=True)
+        rows += jena_preset(preset, cfg, splits, args)
     return rows, splits
 
 
+def jena_preset(preset: str, cfg, splits, args) -> list:
+    from seqexp.encoders import Batching, encode
+    from tests.book_generator import book_generator
+
+    batch = cfg.trainer.batch_size
+    enc = encode(splits, cfg.encoder, Batching(batch, 0, args.warmup + args.steps + 1))
+    enc.train.workers = args.workers
+    need = (args.warmup + args.steps + 1) * batch
+    picked = np.random.default_rng(0).choice(len(splits.train), need, replace=False)
+    ends = splits.train.ends[picked]
+    x, y = splits.train.inputs(ends), splits.train.targets(ends)
+    w = splits.train
+    feeds = {
+        "compute only": lambda: compute_only(x, y, batch),
+        "seqexp": lambda: enc.train,
+        "keras": lambda: plain_keras(x, y, batch),
+        "book 6.33": lambda: book_generator(w.data, w.lookback, w.delay, 0, int(w.ends[-1]) + 1,
+                                            shuffle=True, batch_size=batch, step=w.step),
+    }
+    return interleaved("jena", preset, feeds,
+                       lambda: build(cfg, enc.spec, enc.layers, splits.task), args, batch)
+
+
 def imdb_rows(args) -> list:
+    rows = []
+    for preset in IMDB:
+        rows += imdb_preset(preset, compose(preset, f"trainer.workers={args.workers}"), args)
+    return rows
+
+
+def imdb_preset(preset: str, cfg, args) -> list:
     import keras
 
     from seqexp.encoders import InputSpec
     from seqexp.encoders.text import TextBatches
     from seqexp.tasks.binary import BINARY
 
-    rows = []
-    for preset in IMDB:
-        cfg = compose(preset, f"trainer.workers={args.workers}")
-        maxlen, words, batch = cfg.dataset.maxlen, cfg.dataset.num_words, cfg.trainer.batch_size
-        n = (args.warmup + args.steps + 1) * batch
-        rng = np.random.default_rng(0)
-        x = rng.integers(1, words, size=(n, maxlen), dtype=np.int32)
-        y = rng.integers(0, 2, size=n).astype(np.int32)
-        spec = InputSpec((maxlen,), "int32", "sequence", words)
-        train = TextBatches(x, y, batch, shuffle=True, seed=0, steps=args.warmup + args.steps + 1)
-        train.workers = args.workers
-        feeds = {"compute only": compute_only(x, y, batch), "seqexp": train,
-                 "keras": plain_keras(x, y, batch)}
-        for source, feed in feeds.items():
-            layers = [keras.layers.Embedding(words, cfg.encoder.dim,
-                                             mask_zero=cfg.encoder.mask_zero)]
-            model = build(cfg, spec, layers, BINARY)
-            rows.append(("imdb", preset, source,
-                         fit_timed(model, feed, args.steps, args.warmup, batch)))
-            print(format_row(rows[-1]), flush=True)
-    return rows
+    maxlen, words, batch = cfg.dataset.maxlen, cfg.dataset.num_words, cfg.trainer.batch_size
+    n = (args.warmup + args.steps + 1) * batch
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, words, size=(n, maxlen), dtype=np.int32)
+    y = rng.integers(0, 2, size=n).astype(np.int32)
+    spec = InputSpec((maxlen,), "int32", "sequence", words)
+    train = TextBatches(x, y, batch, shuffle=True, seed=0, steps=args.warmup + args.steps + 1)
+    train.workers = args.workers
+    feeds = {"compute only": lambda: compute_only(x, y, batch), "seqexp": lambda: train,
+             "keras": lambda: plain_keras(x, y, batch)}
+
+    def make_model():
+        layers = [keras.layers.Embedding(words, cfg.encoder.dim,
+                                         mask_zero=cfg.encoder.mask_zero)]
+        return build(cfg, spec, layers, BINARY)
+
+    return interleaved("imdb", preset, feeds, make_model, args, batch)
 
 
 def epoch_639(args, csv: Path, splits) -> tuple[float, float, int, int, int]:
@@ -238,7 +274,7 @@ def format_row(row) -> str:
     data, preset, source, r = row
     wait = "-" if r["wait"] is None else f"{100 * r['wait']:.0f}%"
     return (f"| {data} | {preset} | {source} | {r['samples_s']:,.0f} | {wait} "
-            f"| {r['ms_step']:.1f} |")
+            f"| {r['ms_step']:.1f} ({r['ms_min']:.1f}-{r['ms_max']:.1f}) |")
 
 
 def environment() -> str:
@@ -256,7 +292,8 @@ def environment() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=6, help="timed training steps per row")
+    parser.add_argument("--steps", type=int, default=20, help="timed training steps per round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per row")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (compile)")
     parser.add_argument("--workers", type=int, default=1, help="seqexp's batch threads")
     parser.add_argument("--epoch-scale", type=float, default=0.02,
@@ -274,8 +311,8 @@ def main() -> None:
 
     from seqexp.data.synthetic import write_jena_csv
 
-    header = ("| data | book preset | input | samples/s | input wait | ms/step |\n"
-              "|---|---|---|---:|---:|---:|")
+    header = ("| data | book preset | input | samples/s | input wait | ms/step, median (min-max) |"
+              "\n|---|---|---|---:|---:|---:|")
     print(header, flush=True)
     started = time.perf_counter()
     rows, splits, epoch = [], None, None
@@ -297,6 +334,9 @@ def main() -> None:
                     ratios.append(f"{preset} vs {other[2]}: "
                                   f"{r['samples_s'] / other[3]['samples_s']:.2f}x")
     summary = [f"seqexp / reference samples/s: {'; '.join(ratios)}"]
+    if noisy(rows):
+        summary.append(f"rounds spread over 10% of the median (too noisy to compare): "
+                       f"{', '.join(noisy(rows))}")
     if epoch is not None:
         seconds, whole, train_steps, val_steps, full_val = epoch
         scaled = (f"scaled: {train_steps} of 500 steps + {val_steps} of {full_val} validation "
@@ -311,8 +351,9 @@ def main() -> None:
     print(f"{env}; {took:.0f} s")
     if not args.no_record:
         today = datetime.date.today().isoformat()
-        block = [f"\n## {today}: {env}\n", f"`{command.strip()}` ({args.steps} timed steps per "
-                 f"row after {args.warmup}, workers {args.workers}, Jena record of {args.rows:,} "
+        block = [f"\n## {today}: {env}\n", f"`{command.strip()}` ({args.rounds} interleaved "
+                 f"rounds of {args.steps} timed steps per row, {args.warmup} untimed first, "
+                 f"workers {args.workers}, Jena record of {args.rows:,} "
                  f"generated rows, IMDB shapes with random ids; {took:.0f} s)\n", *lines, "",
                  *(f"- {line}" for line in summary), ""]
         new = not RESULTS.exists()
