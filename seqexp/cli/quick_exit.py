@@ -8,8 +8,9 @@ end as usual (tracebacks printed, ``sys.exit`` codes and messages, non-daemon th
 every exit handler registered during the command run, ``logging`` flushed and closed), then
 leaves with the same exit code through ``os._exit`` instead of the teardown.
 
-Used by the console commands that load a backend (their ``command`` entry point); their
-``main`` functions, which tests call in-process, are left as they are.
+Used by the ``seqexp`` console script (:func:`seqexp.cli.run.command`, also what
+``python -m seqexp.cli.run`` runs); :func:`seqexp.cli.run.main`, which tests call in-process,
+is left as it is.
 """
 
 from __future__ import annotations
